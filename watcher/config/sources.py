@@ -1,0 +1,114 @@
+"""What a source definition in ``sources/*.yaml`` may say.
+
+A file holds one source (a mapping) or several (a list of mappings). ``kind`` is required
+and picks the model; unknown keys are errors, so a typo never silently disables a field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def parse_duration(text: str | int) -> timedelta:
+    """``"15m"`` -> 15 minutes. Plain integers are seconds."""
+    if isinstance(text, int):
+        seconds = text
+    else:
+        match = _DURATION.match(text)
+        if not match:
+            raise ValueError(
+                f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 15m"
+            )
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("the interval must be positive")
+    return timedelta(seconds=seconds)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reader(Strict):
+    """CSS selectors that read one page (or one entry of a page) into a document."""
+
+    title: str | None = None  # default: <title>
+    body: str | None = None  # default: <body>
+    date: str | None = None  # default: the feed item's date, or none
+    drop: tuple[str, ...] = ()  # removed before reading, e.g. the "Ends/..." footer
+
+
+class Entries(Strict):
+    """In-page entries, each its own document (e.g. the rows of ITF's "What's New" table)."""
+
+    select: str  # one element per entry, e.g. "table tbody tr"
+    title: str | None = None  # within the entry; default: the entry's text
+    body: str | None = None  # within the entry; default: the entry's text
+    date: str | None = None
+    link: str | None = None  # an <a> within the entry, for the document's URL
+
+
+class SourceBase(Strict):
+    name: str
+    url: HttpUrl
+    interval: timedelta | None = None
+    cron: str | None = None  # a crontab line, instead of interval, e.g. "0 9 * * *"
+    jitter: timedelta | None = None
+    tags: tuple[str, ...] = ()
+    language: Literal["en", "zh"] | None = None  # None: detect from the text
+    enabled: bool = True
+    max_items: int = Field(default=50, ge=1, le=1000)  # links followed per poll
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(
+                f"name {value!r} must be a slug: lower-case letters, digits and '-'"
+            )
+        return value
+
+    @field_validator("interval", "jitter", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return parse_duration(value)
+        return value
+
+    @property
+    def every(self) -> timedelta:
+        """The polling period; a cron source is treated as daily for lease lengths."""
+        return self.interval or timedelta(days=1)
+
+
+class RssSource(SourceBase):
+    """An RSS or Atom feed. Each item's link is fetched and read with ``follow``; without
+    ``follow`` the item's own title and description are the document."""
+
+    kind: Literal["rss"]
+    follow: Reader | None = None
+
+
+class HtmlSource(SourceBase):
+    """An HTML page. With ``items`` it is a list page whose links are followed and read
+    with ``follow``; with ``entries`` each matching element is a document; with neither,
+    the page itself is one document read with ``page``."""
+
+    kind: Literal["html"]
+    items: str | None = None  # CSS selector of the <a> elements to follow
+    follow: Reader | None = None
+    entries: Entries | None = None
+    page: Reader | None = None
+
+
+Source = Annotated[RssSource | HtmlSource, Field(discriminator="kind")]
+SOURCE_KINDS: dict[str, type[SourceBase]] = {"rss": RssSource, "html": HtmlSource}

@@ -1,0 +1,160 @@
+"""Values that travel between the pipeline's stages.
+
+Every stage takes and returns these frozen dataclasses; the database tables live in
+``store.py`` and never leave it. Keeping the boundary types plain makes ``extract``,
+``diff`` and ``rules`` pure functions that tests can call with literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class FactKind(StrEnum):
+    FUNDING = "funding"  # a fund, scheme or programme, usually with an amount
+    FACILITY = "facility"  # a park, centre, institute, cluster, production line
+    ORGANISATION = "organisation"  # an office or body set up to do something
+    FIGURE = "figure"  # a survey figure or other statistic worth tracking
+
+
+class Status(StrEnum):
+    """Where a fund or facility stands, ordered roughly by how real it is."""
+
+    CONTEMPLATED = "contemplated"  # "contemplating", "exploring", "研究"
+    PLANNED = "planned"  # "will be set up", "plans to", "籌建", "將設立"
+    EARMARKED = "earmarked"  # money set aside: "a fund of HK$10 billion has been earmarked"
+    LAUNCHED = "launched"  # a scheme open for applications
+    UNDER_CONSTRUCTION = "under_construction"  # "under construction", "興建中"
+    ESTABLISHED = "established"  # an office or body "was established", "成立"
+    OPENED = "opened"  # a facility "opened", "commenced operation", "啟用", "開幕"
+    EXISTING = "existing"  # mentioned as already there, with no event
+    CLOSED = "closed"  # a scheme closed or a facility shut
+
+
+class ChangeType(StrEnum):
+    NEW = "new"  # a fact the store has never seen (neither baseline nor observed)
+    CHANGED = "changed"  # a known fact with a different amount or status
+    REMOVED = "removed"  # a fact gone from a page that used to state it
+
+
+class FactOrigin(StrEnum):
+    BASELINE = "baseline"  # from db/baseline.yaml (the seed article)
+    OBSERVED = "observed"  # read off a polled page
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One readable unit: a press release, a feed item, a table row, a scheme page."""
+
+    url: str
+    source: str  # the Source's name
+    title: str
+    text: str  # plain text, paragraphs separated by blank lines
+    language: str = "en"  # "en" or "zh" (Traditional Chinese)
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A claim read from a document, already resolved to a canonical key.
+
+    ``key`` is a stable slug (``new-industrialisation-acceleration-scheme``) shared by the
+    English and Chinese names of the same thing, so twins in two languages merge.
+    """
+
+    kind: FactKind
+    key: str
+    name: str  # canonical English name
+    evidence: str  # the sentence the fact rests on, as written on the page
+    amount_hkd: int | None = None
+    status: Status | None = None
+    attributes: tuple[tuple[str, str], ...] = ()  # e.g. (("matching_ratio", "1:2"),)
+    cue: str = ""  # why the extractor fired, for `watcher extract --explain`
+    language: str = "en"
+
+    def attribute(self, name: str) -> str | None:
+        return dict(self.attributes).get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFact:
+    """What the store currently believes about one key (the latest observation, or else
+    the baseline)."""
+
+    key: str
+    kind: FactKind
+    name: str
+    origin: FactOrigin
+    amount_hkd: int | None = None
+    status: Status | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A difference worth telling someone about.
+
+    ``before`` and ``after`` hold the compared fields (``amount_hkd``, ``status`` and
+    attributes) as plain JSON-able values; ``before`` is empty for a new fact and ``after``
+    empty for a removed one.
+    """
+
+    type: ChangeType
+    fact_key: str
+    kind: FactKind
+    name: str
+    evidence: str
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """Same change seen again (twin release, feed and page) -> same identity."""
+        after = ",".join(f"{k}={self.after[k]}" for k in sorted(self.after))
+        return f"{self.type}:{self.fact_key}:{after}"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A change that a rule decided someone should hear about."""
+
+    rule_id: str
+    change_identity: str
+    subject: str
+    body: str
+    tags: tuple[str, ...]  # target tags the rule routes to; () means every target
+    dedup_key: str
+    severity: str = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP request, success or not."""
+
+    url: str
+    status: int | None  # None when no response arrived
+    content: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None  # a one-line description when the fetch failed
+    not_modified: bool = False  # 304, or an unchanged body the fetcher recognised
+    elapsed_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry of a feed or one link of a list page, before its page is fetched."""
+
+    url: str
+    title: str = ""
+    summary: str = ""  # plain text of the item's description
+    published: datetime | None = None
+    language: str | None = None

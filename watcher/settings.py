@@ -1,0 +1,64 @@
+"""Process-wide settings: environment variables ``WATCHER_*``, else ``watcher.toml``, else
+defaults that run from a fresh clone (a SQLite file beside the repo's sources and rules).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# The repository root when running from a checkout; sources/ and rules/ live there.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WATCHER_", toml_file="watcher.toml", extra="forbid"
+    )
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'watcher.db'}",
+        description="Any SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db",
+    )
+    sources_dir: Path = PROJECT_ROOT / "sources"
+    rules_dir: Path = PROJECT_ROOT / "rules"
+    baseline_file: Path = PROJECT_ROOT / "db" / "baseline.yaml"
+    # Apprise URLs separated by spaces or commas, or the path of an Apprise YAML config.
+    notify: str = ""
+    contact: str = "watcher-operator@example.org"
+    user_agent: str = ""  # default built from the version and `contact`
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    max_body_bytes: int = 5 * 1024 * 1024
+    per_host_delay_s: float = 3.0  # politeness: gap between requests to one host
+    per_host_concurrency: int = 1
+    fetch_retries: int = 2
+    obey_robots: bool = True
+    log_format: str = "human"  # or "json"
+    replica_id: str = ""  # default: hostname-pid
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def effective_user_agent(self) -> str:
+        from watcher import __version__
+
+        return self.user_agent or (
+            f"watcher/{__version__} (+https://github.com/watcher; {self.contact})"
+        )
