@@ -109,6 +109,10 @@ class Change:
     evidence: str
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+    # The fact's whole state after the change (amount_hkd, status, attributes), so an alert
+    # about a status move can still say how much money is involved.
+    current: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
 
     @property
     def identity(self) -> str:

@@ -1,0 +1,245 @@
+"""Documents, snapshots, facts and changes: what a poll writes, in the caller's transaction."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from watcher.models import (
+    Change,
+    ChangeType,
+    Document,
+    Fact,
+    FactKind,
+    FactOrigin,
+    FetchResult,
+    KnownFact,
+    Status,
+)
+from watcher.store.tables import (
+    ChangeDocumentRow,
+    ChangeRow,
+    DocumentRow,
+    FactRow,
+    FetchRow,
+    PageStateRow,
+    SnapshotRow,
+)
+
+BASELINE = "baseline"
+CURRENT = "current"
+
+
+def doc_scope(document_id: int) -> str:
+    return f"doc:{document_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """A change as stored: ``is_new`` is False when another document had already
+    reported the same change and this one was only linked to it."""
+
+    id: int
+    change: Change
+    is_new: bool
+
+
+def page_states(session: Session, urls: Iterable[str]) -> dict[str, PageState]:
+    wanted = list(dict.fromkeys(urls))
+    states: dict[str, PageState] = {}
+    for chunk_start in range(0, len(wanted), 500):  # keep IN lists a sane size
+        chunk = wanted[chunk_start : chunk_start + 500]
+        for row in session.exec(select(PageStateRow).where(col(PageStateRow.url).in_(chunk))):
+            states[row.url] = PageState(row.etag, row.last_modified, row.content_hash)
+    return states
+
+
+def record_fetch(session: Session, source_id: int, result: FetchResult, content_hash: str | None,
+                 now: datetime) -> None:
+    """Log the request and remember its validators for the next conditional GET."""
+    session.add(
+        FetchRow(
+            source_id=source_id, url=result.url, fetched_at=now, status=result.status,
+            etag=result.etag, last_modified=result.last_modified, content_hash=content_hash,
+            size=len(result.content), elapsed_ms=int(result.elapsed_s * 1000),
+            not_modified=result.not_modified, error=result.error,
+        )
+    )
+    if result.error is not None:
+        return
+    state = session.exec(select(PageStateRow).where(PageStateRow.url == result.url)).first()
+    if state is None:
+        state = PageStateRow(url=result.url)
+    state.last_status = result.status
+    state.last_fetched_at = now
+    if result.etag or result.last_modified or not result.not_modified:
+        state.etag, state.last_modified = result.etag, result.last_modified
+    if content_hash:
+        state.content_hash = content_hash
+    session.add(state)
+
+
+def save_snapshot(session: Session, content_hash: str, content: bytes, now: datetime) -> None:
+    """Keep a raw body once per distinct content, compressed."""
+    if session.get(SnapshotRow, content_hash) is None:
+        session.add(SnapshotRow(hash=content_hash, body=zlib.compress(content, 6),
+                                size=len(content), first_seen=now))
+
+
+def snapshot_body(session: Session, content_hash: str) -> bytes | None:
+    row = session.get(SnapshotRow, content_hash)
+    return zlib.decompress(row.body) if row else None
+
+
+def save_document(session: Session, source_id: int, document: Document,
+                  content_hash: str | None, now: datetime) -> int:
+    row = session.exec(select(DocumentRow).where(DocumentRow.url == document.url)).first()
+    if row is None:
+        row = DocumentRow(url=document.url, source_id=source_id, first_seen=now, last_seen=now)
+    row.title = document.title[:1000]
+    row.text = document.text
+    row.language = document.language
+    row.published_at = document.published
+    row.content_hash = content_hash
+    row.last_seen = now
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
+
+
+def _known(row: FactRow) -> KnownFact:
+    return KnownFact(
+        key=row.key, kind=FactKind(row.kind), name=row.name, origin=FactOrigin(row.origin),
+        amount_hkd=row.amount_hkd, status=Status(row.status) if row.status else None,
+        attributes=tuple(sorted((str(k), str(v)) for k, v in row.attributes.items())),
+    )
+
+
+def page_facts(session: Session, url: str) -> dict[str, KnownFact] | None:
+    """What the previous version of the page at ``url`` said; None if never read."""
+    document_id = session.exec(select(DocumentRow.id).where(DocumentRow.url == url)).first()
+    if document_id is None:
+        return None
+    rows = session.exec(select(FactRow).where(FactRow.scope == doc_scope(document_id)))
+    return {row.key: _known(row) for row in rows}
+
+
+def current_facts(session: Session, keys: Iterable[str]) -> dict[str, KnownFact]:
+    """The store's present belief about each key: its ``current`` row, else baseline."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    found: dict[str, KnownFact] = {}
+    rows = session.exec(
+        select(FactRow).where(col(FactRow.key).in_(wanted),
+                              col(FactRow.scope).in_([CURRENT, BASELINE]))
+    ).all()
+    for row in sorted(rows, key=lambda r: r.scope != CURRENT):  # current rows first
+        found.setdefault(row.key, _known(row))
+    return found
+
+
+def replace_page_facts(session: Session, document_id: int, facts: Iterable[Fact],
+                       now: datetime) -> None:
+    """The page's facts become exactly ``facts``."""
+    scope = doc_scope(document_id)
+    session.execute(delete(FactRow).where(col(FactRow.scope) == scope))
+    for fact in facts:
+        session.add(FactRow(
+            key=fact.key, scope=scope, kind=str(fact.kind), name=fact.name,
+            amount_hkd=fact.amount_hkd, status=str(fact.status) if fact.status else None,
+            attributes=dict(fact.attributes), evidence=fact.evidence[:4000],
+            language=fact.language, document_id=document_id,
+            origin=FactOrigin.OBSERVED.value, first_seen=now, last_seen=now,
+        ))
+
+
+def _set_current(session: Session, change: Change, change_id: int, document_id: int | None,
+                 now: datetime) -> None:
+    row = session.exec(
+        select(FactRow).where(FactRow.key == change.fact_key, FactRow.scope == CURRENT)
+    ).first()
+    if row is None:
+        row = FactRow(key=change.fact_key, scope=CURRENT, kind=str(change.kind),
+                      name=change.name, origin=FactOrigin.OBSERVED.value,
+                      first_seen=now, last_seen=now)
+    state: dict[str, Any] = dict(change.current)
+    row.amount_hkd = state.pop("amount_hkd", None)
+    row.status = state.pop("status", None)
+    row.attributes = state
+    row.evidence = change.evidence[:4000]
+    row.language = change.language
+    row.document_id = document_id
+    row.last_change_id = change_id
+    row.last_seen = now
+    session.add(row)
+
+
+def change_identity(change: Change, document_url: str) -> str:
+    """A removal is specific to its page; every other change is the same news wherever
+    it is read (EN and ZH twins, the feed and the page)."""
+    identity = change.identity
+    if change.type == ChangeType.REMOVED:
+        identity += f"@{document_url}"
+    return identity[:500]
+
+
+def save_changes(session: Session, changes: Iterable[Change], *, document_id: int,
+                 document_url: str, source_id: int, now: datetime) -> list[StoredChange]:
+    """Store each change once; a change already known gains this document as a source."""
+    stored: list[StoredChange] = []
+    for change in changes:
+        identity = change_identity(change, document_url)
+        row = session.exec(select(ChangeRow).where(ChangeRow.identity == identity)).first()
+        is_new = row is None
+        if row is None:
+            row = ChangeRow(
+                identity=identity, type=str(change.type), fact_key=change.fact_key,
+                kind=str(change.kind), name=change.name, before=change.before,
+                after=change.after, current=change.current, evidence=change.evidence[:4000],
+                language=change.language, document_id=document_id, source_id=source_id,
+                detected_at=now,
+            )
+            session.add(row)
+            session.flush()
+        assert row.id is not None
+        link_document(session, row.id, document_id, now)
+        if is_new and change.type != ChangeType.REMOVED:
+            _set_current(session, change, row.id, document_id, now)
+        stored.append(StoredChange(row.id, change, is_new))
+    return stored
+
+
+def link_document(session: Session, change_id: int, document_id: int, now: datetime) -> None:
+    if session.get(ChangeDocumentRow, (change_id, document_id)) is None:
+        session.add(ChangeDocumentRow(change_id=change_id, document_id=document_id, seen_at=now))
+
+
+def corroborate(session: Session, facts: Iterable[Fact], current: Mapping[str, KnownFact],
+                document_id: int, now: datetime) -> None:
+    """Link this document to the change that set a fact it repeats (the ZH twin of an EN
+    release), so the change lists every page that reported it."""
+    keys = [f.key for f in facts if f.key in current]
+    if not keys:
+        return
+    rows = session.exec(
+        select(FactRow).where(col(FactRow.key).in_(keys), FactRow.scope == CURRENT,
+                              col(FactRow.last_change_id).is_not(None))
+    ).all()
+    for row in rows:
+        assert row.last_change_id is not None
+        link_document(session, row.last_change_id, document_id, now)

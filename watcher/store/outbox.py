@@ -1,0 +1,133 @@
+"""The notification outbox: deliveries written with their change, sent at least once.
+
+A delivery is claimed by pushing its ``next_attempt_at`` past a lease; if the sender
+dies before marking it, the lease runs out and another dispatcher (or the same one after
+a restart) sends it again. It is marked ``sent`` only after the target accepted it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from watcher.store.tables import OutboxRow
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    change_id: int | None
+    rule_id: str
+    target: str
+    subject: str
+    body: str
+    severity: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+
+def _delivery(row: OutboxRow) -> Delivery:
+    assert row.id is not None
+    return Delivery(row.id, row.change_id, row.rule_id, row.target, row.subject, row.body,
+                    row.severity, row.status, row.attempts, row.last_error, row.created_at,
+                    row.next_attempt_at, row.sent_at)
+
+
+def enqueue(session: Session, *, change_id: int | None, source_id: int | None, rule_id: str,
+            target: str, dedup_key: str, subject: str, body: str, severity: str,
+            now: datetime) -> bool:
+    """Add a delivery unless one with the same dedup key exists. True if added."""
+    exists = session.exec(select(OutboxRow.id).where(OutboxRow.dedup_key == dedup_key)).first()
+    if exists is not None:
+        return False
+    row = OutboxRow(change_id=change_id, source_id=source_id, rule_id=rule_id, target=target,
+                    dedup_key=dedup_key[:700], subject=subject, body=body, severity=severity,
+                    created_at=now, next_attempt_at=now)
+    try:
+        with session.begin_nested():  # a concurrent replica may insert the same key first
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
+              limit: int = 50) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries for this dispatcher (commit to publish)."""
+    query = (
+        select(OutboxRow)
+        .where(col(OutboxRow.status).in_([PENDING, SENDING]), OutboxRow.next_attempt_at <= now)
+        .order_by(col(OutboxRow.next_attempt_at), col(OutboxRow.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = session.exec(query).all()
+    for row in rows:
+        row.status = SENDING
+        row.claimed_by = owner
+        row.next_attempt_at = now + lease
+        session.add(row)
+    return [_delivery(row) for row in rows]
+
+
+def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:
+    row = session.get(OutboxRow, delivery_id)
+    if row is not None:
+        row.status, row.sent_at, row.last_error = SENT, now, None
+        row.attempts += 1
+        session.add(row)
+
+
+def mark_failed(session: Session, delivery_id: int, error: str, now: datetime,
+                base_delay: timedelta, max_age: timedelta) -> str:
+    """Schedule a retry with exponential backoff, or dead-letter past ``max_age``."""
+    row = session.get(OutboxRow, delivery_id)
+    if row is None:
+        return DEAD
+    row.attempts += 1
+    row.last_error = error[:2000]
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=now.tzinfo)
+    if now - created >= max_age:
+        row.status = DEAD
+    else:
+        row.status = PENDING
+        delay = base_delay * (2 ** min(row.attempts - 1, 10))
+        row.next_attempt_at = now + min(delay, timedelta(hours=1))
+    session.add(row)
+    return row.status
+
+
+def retry(session: Session, delivery_id: int | None, now: datetime) -> int:
+    """Make failed or dead deliveries due now (one, or all when ``delivery_id`` is None)."""
+    query = select(OutboxRow).where(col(OutboxRow.status).in_([PENDING, DEAD]))
+    if delivery_id is not None:
+        query = select(OutboxRow).where(OutboxRow.id == delivery_id,
+                                        col(OutboxRow.status) != SENT)
+    rows = session.exec(query).all()
+    for row in rows:
+        row.status, row.next_attempt_at = PENDING, now
+        session.add(row)
+    return len(rows)
+
+
+def listing(session: Session, status: str | None = None, limit: int = 200) -> list[Delivery]:
+    query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxRow.status == status)
+    return [_delivery(row) for row in session.exec(query).all()]
+
+
+def depth(session: Session) -> dict[str, int]:
+    rows = session.exec(select(OutboxRow.status, func.count()).group_by(OutboxRow.status)).all()
+    return {status: count for status, count in rows}
