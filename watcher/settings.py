@@ -4,6 +4,7 @@ defaults that run from a fresh clone (a SQLite file beside the repo's sources an
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     fetch_retries: int = 2
     obey_robots: bool = True
     log_format: str = "human"  # or "json"
+    failing_after: int = 3  # consecutive failed polls before a source_failing alert
+    retry_base_delay: timedelta = timedelta(seconds=30)  # first retry of a failed delivery
+    delivery_max_age: timedelta = timedelta(days=2)  # then the delivery is dead-lettered
     replica_id: str = ""  # default: hostname-pid
 
     @classmethod

@@ -51,8 +51,11 @@ def source_id(session: Session, name: str) -> int | None:
 
 
 def claim(session: Session, name: str, owner: str, now: datetime, lease: timedelta,
-          *, force: bool = False) -> bool:
+          *, force: bool = False, slack: timedelta = timedelta(0)) -> bool:
     """Take the lease on a due source. True when this caller may poll it now.
+
+    A source is due when its ``next_due_at`` is at most ``slack`` away: a scheduler's
+    jitter may fire a little early, and that must not skip a whole interval.
 
     One conditional UPDATE, atomic on SQLite and PostgreSQL alike: of two replicas
     racing for the same source, exactly one sees a row count of 1.
@@ -64,7 +67,7 @@ def claim(session: Session, name: str, owner: str, now: datetime, lease: timedel
     ]
     if not force:
         conditions.append(
-            or_(SourceRow.next_due_at.is_(None), SourceRow.next_due_at <= now)  # type: ignore[union-attr,operator]
+            or_(SourceRow.next_due_at.is_(None), SourceRow.next_due_at <= now + slack)  # type: ignore[union-attr,operator]
         )
     result = session.execute(
         update(SourceRow).where(*conditions).values(lease_owner=owner, lease_until=now + lease)

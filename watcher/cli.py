@@ -1,0 +1,348 @@
+"""The ``watcher`` command. Thin: it parses options, calls the pipeline or the store's
+read functions, and prints rich tables or JSON. User errors are one line on stderr and
+exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from watcher import store
+from watcher.config.sources import Reader, parse_duration
+from watcher.describe import describe_change
+from watcher.errors import ConfigError, StoreError, WatcherError
+from watcher.logs import setup_logging
+from watcher.runtime import Runtime
+from watcher.settings import Settings
+from watcher.store import outbox as outbox_store
+from watcher.store import queries
+from watcher.store import sources as source_store
+from watcher.store.timeutil import utcnow
+
+app = typer.Typer(help="Watch official pages for new funds, changed amounts and new "
+                       "facilities, and alert.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+outbox_app = typer.Typer(help="Inspect and retry notification deliveries.",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(message, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn watcher's errors into one-line messages and exit codes."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except StoreError as exc:
+        raise fail(f"database error: {exc}", 1) from None
+    except WatcherError as exc:
+        raise fail(str(exc)) from None
+
+
+def load_runtime(init: bool = True) -> Runtime:
+    runtime = Runtime.load(Settings())
+    if init:
+        runtime.init_database()
+    return runtime
+
+
+def guarded(func: Callable[[], T]) -> T:
+    with user_errors():
+        return func()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def since_option(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utcnow() - parse_duration(value)
+    except ValueError as exc:
+        raise fail(f"--since: {exc}") from None
+
+
+@app.callback()
+def main(
+    log_format: Annotated[str, typer.Option(help="human or json")] = "",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    setup_logging(log_format or Settings().log_format, verbose)
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database and load the baseline (safe to run again)."""
+    def work() -> int:
+        runtime = load_runtime(init=False)
+        return runtime.init_database()
+    changed = guarded(work)
+    out.print(f"database ready; {changed} baseline facts added or updated")
+
+
+@app.command()
+def check(
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Poll sources now, store what changed, send alerts, and print a summary."""
+    from watcher.pipeline import dispatch_outbox, poll_source
+
+    runtime = guarded(load_runtime)
+    names = source or list(runtime.sources)
+    unknown = [n for n in names if n not in runtime.sources]
+    if unknown:
+        raise fail(f"unknown source {unknown[0]!r} (known: {', '.join(runtime.sources)})")
+
+    async def work() -> tuple[list[Any], Any]:
+        async with runtime.network():
+            reports = await asyncio.gather(
+                *(poll_source(runtime, runtime.sources[n], force=True) for n in names))
+            return list(reports), await dispatch_outbox(runtime, limit=1000)
+
+    reports, dispatch = asyncio.run(work())
+    if json_output:
+        print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
+                    "sent": dispatch.sent, "failed": dispatch.failed})
+        return
+    table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
+                  "error", title="poll summary")
+    for r in reports:
+        table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
+                      str(r.facts), str(r.changes), str(r.alerts), r.error or "")
+    out.print(table)
+    out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+
+
+@app.command()
+def run(
+    http: Annotated[str | None, typer.Option(help="Serve /healthz and /metrics on HOST:PORT.")
+                    ] = None,
+) -> None:
+    """Run the daemon: poll every source on its schedule and deliver alerts."""
+    from watcher.schedule import Daemon
+
+    runtime = guarded(load_runtime)
+    if http:
+        raise fail("--http is not available yet")
+    asyncio.run(Daemon(runtime).run())
+
+
+@app.command()
+def log(
+    since: Annotated[str | None, typer.Option(help="Only changes newer than this, e.g. 7d.")
+                     ] = None,
+    kind: Annotated[str | None, typer.Option(help="funding, facility, organisation, figure")
+                    ] = None,
+    type_: Annotated[str | None, typer.Option("--type", help="new, changed, removed")] = None,
+    source: Annotated[str | None, typer.Option(help="Only changes from this source.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many changes.")] = 100,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the change log, newest first."""
+    runtime = guarded(load_runtime)
+    with store.transaction(runtime.engine) as session:
+        entries = queries.change_log(session, since=since_option(since), kind=kind,
+                                     change_type=type_, source=source, limit=limit)
+    if json_output:
+        print_json([e.as_json() for e in entries])
+        return
+    table = Table("id", "detected (UTC)", "kind", "change", "sources", title="change log")
+    for e in entries:
+        table.add_row(str(e.id), e.detected_at.strftime("%Y-%m-%d %H:%M"), e.kind,
+                      describe_change(e.type, e.name, e.before, e.after, e.current),
+                      ", ".join(sorted({d.source for d in e.documents})))
+    out.print(table)
+
+
+@app.command()
+def show(change_id: int, json_output: JsonOption = False) -> None:
+    """Show one change: before and after, evidence, sources and deliveries."""
+    runtime = guarded(load_runtime)
+    with store.transaction(runtime.engine) as session:
+        entry = queries.change(session, change_id)
+    if entry is None:
+        raise fail(f"no change with id {change_id}")
+    if json_output:
+        print_json(entry.as_json())
+        return
+    summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
+    out.print(f"#{entry.id} {summary}", markup=False, highlight=False)
+    out.print(f"kind: {entry.kind}   key: {entry.fact_key}   "
+              f"detected: {entry.detected_at:%Y-%m-%d %H:%M} UTC", markup=False)
+    out.print(f"evidence: “{entry.evidence}”", markup=False)
+    for d in entry.documents:
+        out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)
+    for delivery in entry.deliveries:
+        out.print(f"delivery #{delivery.id} {delivery.rule_id} -> {delivery.target}: "
+                  f"{delivery.status} ({delivery.attempts} attempts)"
+                  + (f" last error: {delivery.last_error}" if delivery.last_error else ""),
+                  markup=False)
+
+
+GIA_READER = Reader(title="span#PRHeadlineSpan", body="span#pressrelease",
+                    drop=("div.mB15.f15",))
+
+
+def _read_target(target: str, runtime: Runtime) -> tuple[bytes, str, str]:
+    path = Path(target)
+    if path.exists():
+        return path.read_bytes(), "", path.resolve().as_uri()
+    if not target.startswith(("http://", "https://")):
+        raise fail(f"{target}: no such file, and not an http(s) URL")
+
+    async def get() -> tuple[bytes, str, str]:
+        async with runtime.network() as fetcher:
+            result = await fetcher.fetch(target)
+        if result.error:
+            raise fail(f"{target}: {result.error}")
+        return result.content, result.content_type, target
+
+    return asyncio.run(get())
+
+
+@app.command()
+def extract(
+    target: Annotated[str, typer.Argument(help="A saved page (file) or an http(s) URL.")],
+    explain: Annotated[bool, typer.Option(help="Show the sentence and cue behind each fact.")
+                       ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the facts of one page. Nothing is stored."""
+    from watcher.extract import extract as extract_facts
+    from watcher.read import ensure_readable, read_page
+
+    runtime = guarded(lambda: load_runtime(init=False))
+    content, content_type, url = _read_target(target, runtime)
+    with user_errors():
+        ensure_readable(content, content_type, url)
+        reader = GIA_READER if b'id="pressrelease"' in content else None
+        document = read_page(content, content_type, url=url, source="cli", reader=reader)
+        facts = extract_facts(document, runtime.gazetteer)
+    if json_output:
+        print_json([{"kind": str(f.kind), "name": f.name, "key": f.key,
+                     "amount_hkd": f.amount_hkd, "status": str(f.status) if f.status else None,
+                     "attributes": dict(f.attributes), "evidence": f.evidence,
+                     "cue": f.cue, "language": f.language} for f in facts])
+        return
+    table = Table("kind", "name", "amount (HKD)", "status", title=document.title or url)
+    if explain:
+        table.add_column("evidence and cue")
+    for f in facts:
+        row = [str(f.kind), f.name, f"{f.amount_hkd:,}" if f.amount_hkd else "",
+               str(f.status or "")]
+        if explain:
+            row.append(f"{f.evidence}\n[dim]{f.cue}[/dim]")
+        table.add_row(*row)
+    out.print(table)
+
+
+@app.command("sources")
+def sources_command(json_output: JsonOption = False) -> None:
+    """List the sources with their health: last success, last error, failures, next due."""
+    runtime = guarded(load_runtime)
+    with store.transaction(runtime.engine) as session:
+        health = {h.name: h for h in source_store.health(session)}
+    rows = [health[name] for name in runtime.sources if name in health]
+    if json_output:
+        print_json([h.__dict__ | {"tags": list(h.tags)} for h in rows])
+        return
+    table = Table("name", "kind", "last success", "failures", "last error", "next due",
+                  title="sources")
+    for h in rows:
+        table.add_row(h.name, h.kind, _when(h.last_success_at), str(h.consecutive_failures),
+                      (h.last_error or "")[:80], _when(h.next_due_at))
+    out.print(table)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+@app.command()
+def validate() -> None:
+    """Check the sources, rules, targets and baseline; print every problem with file:line."""
+    from watcher.runtime import Config
+
+    config = guarded(lambda: Config.load(Settings()))
+    out.print(f"ok: {len(config.sources)} sources, {len(config.rules)} rules, "
+              f"{len(config.targets)} targets, {len(config.baseline.entries)} baseline facts")
+
+
+@outbox_app.command("list")
+def outbox_list(
+    pending: Annotated[bool, typer.Option("--pending")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Dead-lettered deliveries.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """List deliveries, newest first."""
+    status = "pending" if pending else "dead" if failed else None
+    runtime = guarded(load_runtime)
+    with store.transaction(runtime.engine) as session:
+        rows = outbox_store.listing(session, status)
+    if json_output:
+        print_json([r.__dict__ for r in rows])
+        return
+    table = Table("id", "change", "rule", "target", "status", "attempts", "last error",
+                  title="outbox")
+    for r in rows:
+        table.add_row(str(r.id), str(r.change_id or ""), r.rule_id, r.target, r.status,
+                      str(r.attempts), (r.last_error or "")[:80])
+    out.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    delivery_id: Annotated[int | None, typer.Argument()] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every failed delivery.")] = False,
+) -> None:
+    """Make a failed delivery (or all of them) due now."""
+    if delivery_id is None and not all_:
+        raise fail("give a delivery id or --all")
+    runtime = guarded(load_runtime)
+    with store.transaction(runtime.engine) as session:
+        count = outbox_store.retry(session, delivery_id, utcnow())
+    out.print(f"{count} deliveries queued again")
+
+
+@app.command()
+def prune(
+    older_than: Annotated[str, typer.Option(help="Drop raw snapshots older than this.")] = "90d",
+) -> None:
+    """Drop old raw page snapshots and fetch logs; facts, changes and alerts stay."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise fail(f"--older-than: {exc}") from None
+    runtime = guarded(load_runtime)
+    from watcher.store.retention import prune as prune_store
+
+    with store.transaction(runtime.engine) as session:
+        snapshots, fetches = prune_store(session, utcnow() - age)
+    out.print(f"pruned {snapshots} snapshots and {fetches} fetch records older than {older_than}")
+
+

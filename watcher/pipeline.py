@@ -1,0 +1,353 @@
+"""Wires one source through the stages: fetch -> read -> extract -> diff -> store -> rules
+-> outbox, and sends what the outbox holds.
+
+Network work is async; parsing and extraction run in worker threads so one large page
+never stalls other polls; everything a poll writes is one database transaction, so a
+crash leaves either the whole poll or none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from watcher import store
+from watcher.config.sources import HtmlSource, RssSource, SourceBase
+from watcher.diff import compare, diff
+from watcher.errors import ReadError
+from watcher.extract import extract
+from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
+from watcher.read import ensure_readable, read_entries, read_feed, read_links, read_page
+from watcher.rules import Event, evaluate
+from watcher.runtime import Runtime
+from watcher.store import facts as fact_store
+from watcher.store import outbox
+from watcher.store import sources as source_store
+from watcher.store.timeutil import utcnow
+
+log = logging.getLogger("watcher.pipeline")
+
+POLL_LEASE = timedelta(minutes=10)  # longer than any poll; a dead replica's lease expires
+DELIVERY_LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class PollReport:
+    source: str
+    skipped: bool = False  # another replica holds it, or it is not due
+    requests: int = 0
+    not_modified: int = 0
+    documents: int = 0
+    facts: int = 0
+    changes: int = 0
+    alerts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) if self.errors else None
+
+
+@dataclass
+class Page:
+    """A document ready for extraction, with the response it came from (if any)."""
+
+    document: Document
+    content: bytes
+    content_hash: str
+
+
+@dataclass
+class Fetched:
+    """What the network part of a poll produced, before anything is stored."""
+
+    results: list[tuple[FetchResult, str | None]] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+
+
+def _hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+async def _fetch(rt: Runtime, url: str, states: dict[str, fact_store.PageState],
+                 fetched: Fetched, report: PollReport) -> FetchResult:
+    state = states.get(url)
+    result = await rt.fetcher.fetch(
+        url,
+        etag=state.etag if state else None,
+        last_modified=state.last_modified if state else None,
+        known_hash=state.content_hash if state else None,
+    )
+    report.requests += 1
+    content_hash = _hash(result.content) if result.ok and result.content else None
+    fetched.results.append((result, content_hash))
+    if result.error:
+        report.errors.append(result.error if url in result.error else f"{url}: {result.error}")
+    elif result.not_modified:
+        report.not_modified += 1
+    return result
+
+
+def _item_document(source: SourceBase, item: FeedItem) -> Page:
+    """A feed item read as its own document (no page to follow)."""
+    text = item.summary or item.title
+    document = Document(url=item.url, source=source.name, title=item.title, text=text,
+                        language=item.language or source.language or "en",
+                        published=item.published)
+    content = f"{item.title}\n\n{item.summary}".encode()
+    return Page(document, content, _hash(content))
+
+
+async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
+                  fetched: Fetched, report: PollReport) -> None:
+    items = items[: source.max_items]
+    urls = [item.url for item in items]
+    states = await asyncio.to_thread(_page_states, rt, urls)
+    if source.follow is None:
+        for item in items:
+            page = _item_document(source, item)
+            state = states.get(item.url)
+            if state is None or state.content_hash != page.content_hash:
+                fetched.pages.append(page)
+                fetched.results.append((FetchResult(url=item.url, status=200), page.content_hash))
+        return
+    results = await asyncio.gather(*(_fetch(rt, u, states, fetched, report) for u in urls))
+    for item, result in zip(items, results, strict=True):
+        if not result.ok or result.not_modified:
+            continue
+        try:
+            document = await asyncio.to_thread(
+                _read_followed, source, item, result)
+        except ReadError as exc:
+            report.errors.append(str(exc))
+            continue
+        fetched.pages.append(Page(document, result.content, _hash(result.content)))
+
+
+def _read_followed(source: RssSource | HtmlSource, item: FeedItem,
+                   result: FetchResult) -> Document:
+    ensure_readable(result.content, result.content_type, result.url)
+    return read_page(result.content, result.content_type, url=result.url, source=source.name,
+                     reader=source.follow, fallback_title=item.title,
+                     published=item.published, language=source.language or item.language)
+
+
+def _page_states(rt: Runtime, urls: list[str]) -> dict[str, fact_store.PageState]:
+    with store.transaction(rt.engine) as session:
+        return fact_store.page_states(session, urls)
+
+
+def _read_list(source: SourceBase, result: FetchResult) -> list[FeedItem] | list[Document]:
+    """The list page or feed: items to follow, or documents when the page holds them."""
+    ensure_readable(result.content, result.content_type, result.url)
+    if isinstance(source, RssSource):
+        return read_feed(result.content, result.content_type, result.url)
+    assert isinstance(source, HtmlSource)
+    if source.items:
+        return read_links(result.content, result.content_type, base_url=result.url,
+                          selector=source.items)
+    if source.entries:
+        return read_entries(result.content, result.content_type, url=result.url,
+                            source=source.name, entries=source.entries,
+                            language=source.language)
+    return [read_page(result.content, result.content_type, url=result.url, source=source.name,
+                      reader=source.page, language=source.language)]
+
+
+async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> Fetched:
+    """The network half of a poll: nothing is written yet."""
+    fetched = Fetched()
+    url = str(source.url)
+    states = await asyncio.to_thread(_page_states, rt, [url])
+    result = await _fetch(rt, url, states, fetched, report)
+    if not result.ok or result.not_modified:
+        return fetched
+    try:
+        listed = await asyncio.to_thread(_read_list, source, result)
+    except ReadError as exc:
+        report.errors.append(str(exc))
+        fetched.results[-1] = (
+            FetchResult(url=url, status=result.status, error=exc.reason), None)
+        return fetched
+    items = [x for x in listed if isinstance(x, FeedItem)]
+    documents = [x for x in listed if isinstance(x, Document)]
+    if items:
+        assert isinstance(source, RssSource | HtmlSource)
+        await _follow(rt, source, items, fetched, report)
+    if documents:
+        await _documents_in_page(rt, documents, result, fetched)
+    return fetched
+
+
+async def _documents_in_page(rt: Runtime, documents: list[Document], result: FetchResult,
+                             fetched: Fetched) -> None:
+    """Entries of a table or a single page: each keeps its own content hash, so an
+    unchanged row of a changed table is not read again."""
+    if len(documents) == 1 and documents[0].url == result.url:
+        fetched.pages.append(Page(documents[0], result.content, _hash(result.content)))
+        return
+    states = await asyncio.to_thread(_page_states, rt, [d.url for d in documents])
+    for document in documents:
+        content = f"{document.title}\n\n{document.text}".encode()
+        page = Page(document, content, _hash(content))
+        state = states.get(document.url)
+        if state is None or state.content_hash != page.content_hash:
+            fetched.pages.append(page)
+            fetched.results.append((FetchResult(url=document.url, status=200), page.content_hash))
+
+
+def _extract_pages(rt: Runtime, pages: list[Page]) -> list[list[Fact]]:
+    return [extract(page.document, rt.gazetteer) for page in pages]
+
+
+def _enqueue(rt: Runtime, session: Session, alerts: list[Alert], *, change_id: int | None,
+             source_id: int | None, now: datetime) -> int:
+    added = 0
+    for alert in alerts:
+        for target in rt.targets_for(alert.tags):
+            added += outbox.enqueue(
+                session, change_id=change_id, source_id=source_id, rule_id=alert.rule_id,
+                target=target.name, dedup_key=f"{alert.dedup_key}|{target.name}",
+                subject=alert.subject, body=alert.body, severity=alert.severity, now=now,
+            )
+    return added
+
+
+def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: list[list[Fact]],
+               report: PollReport, now: datetime, alert: bool = True) -> None:
+    """The database half of a poll, as one transaction."""
+    with store.transaction(rt.engine) as session:
+        source_id = source_store.source_id(session, source.name)
+        assert source_id is not None, f"source {source.name} is not registered"
+        for result, content_hash in fetched.results:
+            fact_store.record_fetch(session, source_id, result, content_hash, now)
+        for page, facts in zip(fetched.pages, extracted, strict=True):
+            report.documents += 1
+            report.facts += len(facts)
+            _store_page(rt, session, source, source_id, page, facts, report, now, alert)
+        error = report.error
+        before, after = source_store.finish_poll(session, source.name, now,
+                                                 now + source.every, error)
+        if alert:
+            _source_events(rt, session, source, source_id, before, after, error, now, report)
+
+
+def _store_page(rt: Runtime, session: Session, source: SourceBase, source_id: int, page: Page,
+                facts: list[Fact], report: PollReport, now: datetime, alert: bool) -> None:
+    document = page.document
+    previous = fact_store.page_facts(session, document.url)
+    current = fact_store.current_facts(session, [f.key for f in facts] + list(previous or {}))
+    changes = diff(facts, current=current, previous_on_page=previous)
+    fact_store.save_snapshot(session, page.content_hash, page.content, now)
+    document_id = fact_store.save_document(session, source_id, document, page.content_hash, now)
+    fact_store.replace_page_facts(session, document_id, facts, now)
+    stored = fact_store.save_changes(session, changes, document_id=document_id,
+                                     document_url=document.url, source_id=source_id, now=now)
+    changed_keys = {c.fact_key for c in changes}
+    repeats = [f for f in facts if f.key not in changed_keys and f.key in current
+               and not compare(f, current[f.key])[1]]
+    fact_store.corroborate(session, repeats, current, document_id, now)
+    for item in stored:
+        if not item.is_new:
+            continue
+        report.changes += 1
+        if alert:
+            event = Event.for_change(item.change, document=document, source_name=source.name,
+                                     source_tags=source.tags)
+            report.alerts += _enqueue(rt, session, evaluate(rt.rules, event),
+                                      change_id=item.id, source_id=source_id, now=now)
+
+
+def _source_events(rt: Runtime, session: Session, source: SourceBase, source_id: int,
+                   before: int, after: int, error: str | None, now: datetime,
+                   report: PollReport) -> None:
+    threshold = rt.settings.failing_after
+    event: Event | None = None
+    if error and after == threshold:
+        event = Event.source_failing(source.name, source.tags, after, error)
+    elif not error and before >= threshold:
+        event = Event.source_recovered(source.name, source.tags, before)
+    if event is not None:
+        report.alerts += _enqueue(rt, session, evaluate(rt.rules, event), change_id=None,
+                                  source_id=source_id, now=now)
+
+
+def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool) -> bool:
+    slack = min(source.every / 10, timedelta(minutes=1)) + (source.jitter or timedelta(0))
+    with store.transaction(rt.engine) as session:
+        return source_store.claim(session, source.name, rt.owner, now, POLL_LEASE,
+                                  force=force, slack=slack)
+
+
+async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
+                      alert: bool = True) -> PollReport:
+    """Poll one source end to end. Never raises for a source's own trouble: errors are
+    recorded on the source and returned in the report."""
+    report = PollReport(source=source.name)
+    if not await asyncio.to_thread(_claim, rt, source, utcnow(), force):
+        report.skipped = True
+        return report
+    try:
+        fetched = await fetch_source(rt, source, report)
+        extracted = await asyncio.to_thread(_extract_pages, rt, fetched.pages)
+        await asyncio.to_thread(store_poll, rt, source, fetched, extracted, report, utcnow(),
+                                alert)
+    except asyncio.CancelledError:
+        await asyncio.shield(asyncio.to_thread(_release, rt, source.name))
+        raise
+    except Exception as exc:  # a bug or a database outage: keep the daemon alive
+        log.exception("poll of %s failed", source.name)
+        report.errors.append(f"{exc.__class__.__name__}: {exc}")
+        await asyncio.to_thread(_record_failure, rt, source, report.error or "", utcnow())
+    for error in report.errors:
+        log.warning("%s: %s", source.name, error)
+    return report
+
+
+def _release(rt: Runtime, name: str) -> None:
+    with store.transaction(rt.engine) as session:
+        source_store.release(session, name, rt.owner)
+
+
+def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) -> None:
+    try:
+        with store.transaction(rt.engine) as session:
+            source_store.finish_poll(session, source.name, now, now + source.every, error)
+    except Exception:
+        log.exception("could not record the failure of %s", source.name)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
+    """Send due deliveries; each is marked sent only after its target accepted it."""
+    report = DispatchReport()
+    with store.transaction(rt.engine) as session:
+        due = outbox.claim_due(session, rt.owner, utcnow(), DELIVERY_LEASE, limit)
+    for delivery in due:
+        result = await asyncio.to_thread(rt.send, delivery.target, delivery.subject,
+                                         delivery.body)
+        with store.transaction(rt.engine) as session:
+            if result.ok:
+                outbox.mark_sent(session, delivery.id, utcnow())
+                report.sent += 1
+            else:
+                status = outbox.mark_failed(
+                    session, delivery.id, result.error or "send failed", utcnow(),
+                    base_delay=rt.settings.retry_base_delay,
+                    max_age=rt.settings.delivery_max_age)
+                report.dead += status == outbox.DEAD
+                report.failed += 1
+                log.warning("delivery %s to %s failed: %s", delivery.id, delivery.target,
+                            result.error)
+    return report

@@ -1,0 +1,154 @@
+"""Everything a poll needs, loaded once from the settings: the database engine, the
+sources, rules and targets, the baseline's gazetteer and the HTTP fetcher.
+
+``load()`` validates all configuration before anything runs, so a broken file stops
+start-up with its file:line error; ``reload()`` swaps in new configuration only when all
+of it is valid, so a bad edit leaves the running configuration in place.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from watcher import store
+from watcher.baseline import Baseline, load_baseline
+from watcher.config.loader import load_sources
+from watcher.config.rules import Rule, load_rules
+from watcher.config.sources import SourceBase
+from watcher.config.targets import Target, load_targets
+from watcher.extract import Gazetteer
+from watcher.fetch import Fetcher
+from watcher.notify import SendResult, console_send, send
+from watcher.settings import Settings
+from watcher.store import sources as source_store
+from watcher.store.baseline import seed_baseline
+from watcher.store.timeutil import utcnow
+
+CONSOLE = "console"  # the built-in target when no notification target is configured
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated contents of the sources, rules and notification settings."""
+
+    sources: dict[str, SourceBase]
+    rules: list[Rule]
+    targets: list[Target]
+    baseline: Baseline
+    gazetteer: Gazetteer
+
+    @classmethod
+    def load(cls, settings: Settings) -> Config:
+        sources = load_sources(settings.sources_dir)
+        rules = load_rules(settings.rules_dir)
+        targets = load_targets(settings.notify)
+        baseline = load_baseline(settings.baseline_file)
+        return cls(
+            sources={s.name: s for s in sources if s.enabled},
+            rules=[r for r in rules if r.enabled],
+            targets=targets,
+            baseline=baseline,
+            gazetteer=Gazetteer.from_baseline(baseline),
+        )
+
+
+def default_owner(settings: Settings) -> str:
+    return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    config: Config
+    owner: str
+    _fetcher: Fetcher | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or Settings()
+        config = Config.load(settings)
+        engine = store.make_engine(settings.database_url)
+        return cls(settings, engine, config, default_owner(settings))
+
+    # -- configuration views -------------------------------------------------------
+    @property
+    def sources(self) -> dict[str, SourceBase]:
+        return self.config.sources
+
+    @property
+    def rules(self) -> list[Rule]:
+        return self.config.rules
+
+    @property
+    def gazetteer(self) -> Gazetteer:
+        return self.config.gazetteer
+
+    @property
+    def targets(self) -> list[Target]:
+        return self.config.targets
+
+    def reload(self) -> None:
+        """Swap in the configuration on disk; raises ConfigError and keeps the old one."""
+        self.config = Config.load(self.settings)
+        self.register_sources()
+
+    def targets_for(self, tags: Iterable[str]) -> list[Target]:
+        """A rule naming tags reaches the targets carrying one of them; a target without
+        tags receives everything; with no target at all, alerts go to the console."""
+        if not self.targets:
+            return [Target(name=CONSOLE, url="", tags=())]
+        wanted = set(tags)
+        return [t for t in self.targets if not wanted or not t.tags or wanted & set(t.tags)]
+
+    def send(self, target_name: str, subject: str, body: str) -> SendResult:
+        if target_name == CONSOLE:
+            return console_send(subject, body)
+        for target in self.targets:
+            if target.name == target_name:
+                return send(target, subject, body)
+        return SendResult(ok=False, error=f"target {target_name} is no longer configured")
+
+    # -- database ------------------------------------------------------------------
+    def init_database(self) -> int:
+        """Create or upgrade the schema, seed the baseline and register the sources.
+        Returns how many baseline rows changed (0 on a second run)."""
+        store.migrate(self.engine)
+        with store.transaction(self.engine) as session:
+            changed = seed_baseline(session, self.config.baseline.seed_facts(), utcnow())
+        self.register_sources()
+        return changed
+
+    def register_sources(self) -> None:
+        with store.transaction(self.engine) as session:
+            source_store.register_sources(
+                session,
+                [(s.name, s.kind, str(s.url), tuple(s.tags)) for s in self.sources.values()],
+            )
+
+    # -- network -------------------------------------------------------------------
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            raise RuntimeError("open the fetcher first: async with runtime.network()")
+        return self._fetcher
+
+    @asynccontextmanager
+    async def network(self, client: httpx.AsyncClient | None = None) -> AsyncIterator[Fetcher]:
+        """An HTTP client for the duration of a command or of the daemon."""
+        own = client is None
+        client = client or httpx.AsyncClient(follow_redirects=True, http2=False)
+        self._fetcher = Fetcher.from_settings(self.settings, client)
+        try:
+            yield self._fetcher
+        finally:
+            self._fetcher = None
+            if own:
+                await client.aclose()
