@@ -1,0 +1,122 @@
+"""Human forms of values, and escaping of page text for the formats alerts travel in.
+
+Pure functions only. Amounts read "HK$10 billion" the way the government writes them;
+a value that cannot be written exactly that way keeps every digit ("HK$1,234,567"), so two
+different amounts never look the same in an alert.
+
+Page-derived text (names, evidence sentences, titles) is untrusted: it goes through
+``escape_html`` before it reaches an HTML email and ``escape_markdown`` before a markdown
+message, so a page cannot inject links, mentions or markup (CD GHSA-q8xq-qg4x-wphg).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import Decimal, InvalidOperation
+
+# Largest unit first; two decimals at most ("HK$1.25 billion"), otherwise exact digits.
+_UNITS = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
+_UNIT_WORDS = {"thousand": 10**3, "k": 10**3, "million": 10**6, "m": 10**6, "mn": 10**6,
+               "billion": 10**9, "bn": 10**9, "b": 10**9, "trillion": 10**12}
+_AMOUNT = re.compile(
+    r"^\s*(?:HK\$|HKD|\$)?\s*(?P<number>\d[\d,_]*(?:\.\d+)?)\s*(?P<unit>[a-z]+)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def format_hkd(amount: int | None) -> str:
+    """``10_000_000_000`` -> ``"HK$10 billion"``; ``300_000`` -> ``"HK$300,000"``;
+    ``None`` -> ``""`` (so ``{% if fact.amount %}`` works in templates)."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    value = abs(amount)
+    for size, word in _UNITS:
+        # Only use the unit when two decimals say the value exactly.
+        if value >= size and (value * 100) % size == 0:
+            number = Decimal(value) / Decimal(size)
+            text = f"{number:.2f}".rstrip("0").rstrip(".")
+            return f"{sign}HK${text} {word}"
+    return f"{sign}HK${value:,}"
+
+
+def parse_hkd(text: str | int) -> int:
+    """The inverse of ``format_hkd`` for config values: ``"HK$10 billion"``, ``"15m"``,
+    ``"300,000"`` or an int. Raises ``ValueError`` with a message worth showing."""
+    if isinstance(text, bool):
+        raise ValueError("an amount must be a number of HKD, not true/false")
+    if isinstance(text, int):
+        return text
+    match = _AMOUNT.match(text)
+    if not match:
+        raise ValueError(
+            f"invalid amount {text!r}: use a number of HKD such as 10000000, "
+            "'HK$10 billion' or '15 million'"
+        )
+    unit = (match.group("unit") or "").lower()
+    if unit and unit not in _UNIT_WORDS:
+        raise ValueError(
+            f"invalid amount {text!r}: unknown unit {unit!r} "
+            f"(allowed: {', '.join(sorted(_UNIT_WORDS))})"
+        )
+    try:
+        number = Decimal(match.group("number").replace(",", "").replace("_", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
+        raise ValueError(f"invalid amount {text!r}") from exc
+    value = number * (_UNIT_WORDS[unit] if unit else 1)
+    if value != value.to_integral_value():
+        raise ValueError(f"invalid amount {text!r}: not a whole number of dollars")
+    return int(value)
+
+
+def format_status(status: str | None) -> str:
+    """``"under_construction"`` -> ``"under construction"``; ``None`` -> ``""``."""
+    return "" if status is None else str(status).replace("_", " ")
+
+
+def escape_html(text: str) -> str:
+    """Escape text for HTML element content and attribute values."""
+    return html.escape(text, quote=True)
+
+
+def escape_slack(text: str) -> str:
+    """Slack mrkdwn gives ``&``, ``<`` and ``>`` meaning (links, mentions); nothing else
+    needs escaping there, per Slack's formatting guide."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# CommonMark punctuation that can start markup inline or at a line start.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&#|~!])")
+URL_PATTERN = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape CommonMark punctuation so page text stays literal; bare URLs become
+    ``<url>`` autolinks, left unescaped so they still work."""
+    out: list[str] = []
+    position = 0
+    for match in URL_PATTERN.finditer(text):
+        out.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position : match.start()]))
+        out.append(f"<{match.group(0)}>")
+        position = match.end()
+    out.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[position:]))
+    return "".join(out)
+
+
+def text_to_html(text: str) -> str:
+    """A plain-text alert body as simple HTML: everything escaped, blank-line paragraphs,
+    line breaks kept, and bare URLs made into links."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    rendered = []
+    for paragraph in paragraphs:
+        pieces: list[str] = []
+        position = 0
+        for match in URL_PATTERN.finditer(paragraph):
+            pieces.append(escape_html(paragraph[position : match.start()]))
+            url = escape_html(match.group(0))
+            pieces.append(f'<a href="{url}">{url}</a>')
+            position = match.end()
+        pieces.append(escape_html(paragraph[position:]))
+        rendered.append("<p>" + "".join(pieces).replace("\n", "<br>\n") + "</p>")
+    return "\n".join(rendered)
