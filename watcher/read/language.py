@@ -1,0 +1,29 @@
+"""Which of watcher's two languages a text is written in."""
+
+from __future__ import annotations
+
+import re
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_LATIN = re.compile(r"[A-Za-z]")
+# One Chinese character carries about as much as a short English word, so a page that is
+# one-fifth Han characters by count is Chinese with English names in it, not the reverse.
+_ZH_SHARE = 0.2
+
+
+def detect_language(text: str) -> str:
+    """``"zh"`` when Han characters make up a fair share of the letters, else ``"en"``."""
+    sample = text[:20_000]
+    cjk = len(_CJK.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    if cjk and cjk / (cjk + latin) >= _ZH_SHARE:
+        return "zh"
+    return "en"
+
+
+def normalise_language(tag: str | None) -> str | None:
+    """``"zh-HK"`` -> ``"zh"``, ``"en-us"`` -> ``"en"``; None or "" -> None."""
+    if not tag:
+        return None
+    primary = re.split(r"[-_\s]", tag.strip().lower(), maxsplit=1)[0]
+    return primary or None

@@ -1,0 +1,83 @@
+"""HTML to plain text that keeps paragraph breaks.
+
+``get_text()`` flattens a page into one run of words; the extractors need sentences and
+paragraphs (GIA bodies separate paragraphs with ``<br><br>`` and indent each with spaces),
+so this walks the tree once and marks block boundaries and line breaks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Tag
+from bs4.element import (
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+)
+
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "center", "dd", "details",
+        "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li", "main", "nav",
+        "ol", "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr",
+        "ul",
+    }
+)
+_LINES = frozenset({"br", "td", "th", "option"})
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title"})
+_NON_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
+_BREAK = "\x00"  # paragraph marker; NULs never survive into the text (see element_text)
+
+
+def element_text(element: Tag | BeautifulSoup) -> str:
+    """Plain text of ``element``: lines joined by newlines, paragraphs by blank lines."""
+    parts: list[str] = []
+    # An explicit stack, not recursion: hostile pages nest thousands of elements deep.
+    stack: list[object] = [element]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str) and not isinstance(node, NavigableString):
+            parts.append(node)  # a marker pushed below
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, _NON_TEXT):
+                parts.append(str(node).replace("\x00", "").replace("\n", " "))
+        elif isinstance(node, Tag):
+            name = node.name
+            if name in _SKIP and node is not element:
+                continue
+            if name in _BLOCKS:
+                parts.append(_BREAK)
+                stack.append(_BREAK)
+            elif name in _LINES:
+                parts.append("\n")
+            stack.extend(reversed(node.contents))
+    return _tidy("".join(parts))
+
+
+def html_fragment_text(markup: str) -> str:
+    """Plain text of an HTML fragment (a feed item's description, say)."""
+    if "<" not in markup and "&" not in markup:
+        return _tidy(markup)
+    soup = BeautifulSoup(markup, "lxml")
+    return element_text(soup)
+
+
+def one_line(text: str) -> str:
+    """Collapse all whitespace, for titles."""
+    return " ".join(text.split())
+
+
+def _tidy(raw: str) -> str:
+    paragraphs: list[str] = []
+    # Two line breaks in a row (GIA's <br><br>) also end a paragraph.
+    for block in re.split(rf"{_BREAK}|\n[ \t\u00a0\u3000]*\n", raw):
+        lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
