@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DEFAULT_INTERVAL = timedelta(hours=1)  # a source giving neither interval nor cron
 
 
 def parse_duration(text: str | int) -> timedelta:
@@ -84,6 +94,29 @@ class SourceBase(Strict):
             return parse_duration(value)
         return value
 
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Checked here, at load time, with the parser the scheduler will use later.
+        if value is None:
+            return value
+        if info.data.get("interval") is not None:
+            raise ValueError("give either interval or cron, not both")
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(
+                f"invalid cron {value!r}: {exc} (five fields: minute hour day month weekday)"
+            ) from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_interval(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("interval") is None and data.get("cron") is None:
+            return {**data, "interval": DEFAULT_INTERVAL}
+        return data
+
     @property
     def every(self) -> timedelta:
         """The polling period; a cron source is treated as daily for lease lengths."""
@@ -108,6 +141,35 @@ class HtmlSource(SourceBase):
     follow: Reader | None = None
     entries: Entries | None = None
     page: Reader | None = None
+
+    # Field validators run in declaration order, so each sees the fields above it in
+    # ``info.data`` and its error points at the key that conflicts.
+    @field_validator("follow")
+    @classmethod
+    def _follow_needs_items(cls, value: Reader | None, info: ValidationInfo) -> Reader | None:
+        if value is not None and info.data.get("items") is None:
+            raise ValueError(
+                "follow reads the pages that items links to; give items too "
+                "(or use page to read this page itself)"
+            )
+        return value
+
+    @field_validator("entries")
+    @classmethod
+    def _entries_or_items(cls, value: Entries | None, info: ValidationInfo) -> Entries | None:
+        if value is not None and info.data.get("items") is not None:
+            raise ValueError("give either items (links to follow) or entries, not both")
+        return value
+
+    @field_validator("page")
+    @classmethod
+    def _page_alone(cls, value: Reader | None, info: ValidationInfo) -> Reader | None:
+        if value is not None and (
+            info.data.get("items") is not None or info.data.get("entries") is not None
+        ):
+            raise ValueError("page reads this page as one document; it cannot go with "
+                             "items or entries")
+        return value
 
 
 Source = Annotated[RssSource | HtmlSource, Field(discriminator="kind")]
