@@ -263,8 +263,8 @@ def _convert(exc: httpx.HTTPError, policy: FetchPolicy) -> _Failure:
     if isinstance(exc, httpx.TimeoutException):
         return _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=True)
     if isinstance(exc, httpx.ConnectError):
-        text = str(exc).lower()
-        if "refused" in text:
+        text = " ".join(str(e) for e in _chain(exc)).lower()
+        if "refused" in text or any(isinstance(e, ConnectionRefusedError) for e in _chain(exc)):
             return _Failure("connection refused", retry=True)
         if "name or service" in text or "nodename" in text or "getaddrinfo" in text:
             return _Failure("host name not found", retry=True)
@@ -278,6 +278,16 @@ def _convert(exc: httpx.HTTPError, policy: FetchPolicy) -> _Failure:
     if isinstance(exc, httpx.TransportError):  # protocol errors, resets mid-body
         return _Failure(f"connection failed: {_first_line(exc)}", retry=True)
     return _Failure(_first_line(exc), retry=False)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and its causes (anyio hides "refused" inside "all attempts failed")."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _first_line(exc: BaseException) -> str:

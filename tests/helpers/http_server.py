@@ -1,0 +1,198 @@
+"""A real HTTP server on 127.0.0.1 for tests: routes you can change between requests.
+
+    with LocalServer({"/feed.xml": (200, {"Content-Type": "application/rss+xml"}, body)}) as s:
+        s.url("/feed.xml")          # http://127.0.0.1:<port>/feed.xml
+        s.routes["/x"] = Reply(503) # change what the next request sees
+        s.hits["/feed.xml"]         # requests served per path
+        s.max_concurrent            # most requests in flight at once (all paths)
+
+A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow or
+huge), or a list of those served in turn (the last one repeats), e.g. ``[Reply(503),
+Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
+``Last-Modified`` header answer matching ``If-None-Match`` / ``If-Modified-Since`` with
+304. Unknown paths get 404. Use it as a context manager or through :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    delay_s: float = 0.0  # wait before the status line (a slow server)
+    huge_bytes: int = 0  # instead of body: stream this many b"a" bytes, never held in memory
+    send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
+
+
+Route = Reply | tuple[int, dict[str, str], bytes] | list[Any]
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class LocalServer:
+    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+        self.routes: dict[str, Route] = dict(routes or {})
+        self.hits: Counter[str] = Counter()
+        self.requests: list[Seen] = []
+        self.in_flight = 0
+        self.max_concurrent = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.owner = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()  # wakes handlers sleeping in a slow reply
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # called from handler threads
+    def _next_reply(self, path: str) -> Reply | None:
+        with self._lock:
+            route = self.routes.get(path)
+            if isinstance(route, list):
+                current = route.pop(0) if len(route) > 1 else route[0]
+                return _as_reply(current)
+            return None if route is None else _as_reply(route)
+
+    def _enter(self, seen: Seen) -> None:
+        with self._lock:
+            self.hits[seen.path] += 1
+            self.requests.append(seen)
+            self.in_flight += 1
+            self.max_concurrent = max(self.max_concurrent, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+@contextmanager
+def serve(routes: dict[str, Route] | None = None) -> Iterator[LocalServer]:
+    """Context manager for a started server; wrap in a pytest fixture with ``yield``."""
+    with LocalServer(routes) as server:
+        yield server
+
+
+def _as_reply(route: Any) -> Reply:
+    if isinstance(route, Reply):
+        return route
+    status, headers, body = route
+    return Reply(status=status, headers=dict(headers), body=body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    owner: LocalServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:
+        owner = self.server.owner
+        path = self.path.split("?", 1)[0]
+        owner._enter(Seen("GET", path, dict(self.headers.items())))
+        try:
+            self._answer(owner, path)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); nothing to tell it
+        finally:
+            owner._leave()
+
+    def _answer(self, owner: LocalServer, path: str) -> None:
+        reply = owner._next_reply(path)
+        if reply is None:
+            reply = Reply(404, {"Content-Type": "text/plain"}, b"not found")
+        if reply.delay_s and owner._stop.wait(reply.delay_s):
+            return
+        if reply.status == 200 and _not_modified(self.headers, reply.headers):
+            self.send_response(304)
+            for name in ("ETag", "Last-Modified"):
+                if name in reply.headers:
+                    self.send_header(name, reply.headers[name])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        size = reply.huge_bytes or len(reply.body)
+        if reply.send_length:
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if not reply.huge_bytes:
+            self.wfile.write(reply.body)
+            return
+        chunk = b"a" * _CHUNK
+        sent = 0
+        while sent < size and not owner._stop.is_set():
+            piece = chunk[: min(_CHUNK, size - sent)]
+            self.wfile.write(piece)
+            sent += len(piece)
+
+
+def _not_modified(request: Any, headers: dict[str, str]) -> bool:
+    etag = headers.get("ETag")
+    if etag and request.get("If-None-Match"):
+        candidates = [tag.strip() for tag in request["If-None-Match"].split(",")]
+        return etag in candidates or "*" in candidates
+    last_modified = headers.get("Last-Modified")
+    since = request.get("If-Modified-Since")
+    if last_modified and since:
+        try:
+            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False

@@ -1,0 +1,245 @@
+"""fetch: real HTTP against a loopback server; every failure is a FetchResult, never a raise."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tracemalloc
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from helpers.http_server import LocalServer, Reply
+
+from watcher.errors import ReadError
+from watcher.fetch import Fetcher, FetchPolicy, content_hash
+from watcher.models import FetchResult
+from watcher.read import ensure_readable
+from watcher.settings import Settings
+
+UA = "watcher-test/1.0 (+tests)"
+PAGE = b"<html><head><title>t</title></head><body><p>hello</p></body></html>"
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as running:
+        yield running
+
+
+def policy(**overrides: Any) -> FetchPolicy:
+    values: dict[str, Any] = {
+        "user_agent": UA,
+        "connect_timeout_s": 2.0,
+        "read_timeout_s": 2.0,
+        "per_host_delay_s": 0.0,
+        "retries": 2,
+        "retry_base_delay_s": 0.01,
+        "obey_robots": False,
+    }
+    values.update(overrides)
+    return FetchPolicy(**values)
+
+
+def fetch(url: str, pol: FetchPolicy | None = None, **kwargs: Any) -> FetchResult:
+    async def run() -> FetchResult:
+        async with httpx.AsyncClient() as client:
+            return await Fetcher(client, pol or policy()).fetch(url, **kwargs)
+
+    return asyncio.run(run())
+
+
+def fetch_many(urls: list[str], pol: FetchPolicy) -> list[FetchResult]:
+    async def run() -> list[FetchResult]:
+        async with httpx.AsyncClient() as client:
+            fetcher = Fetcher(client, pol)
+            return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
+
+    return asyncio.run(run())
+
+
+def test_200_then_304_with_etag(server: LocalServer) -> None:
+    server.routes["/p"] = (200, {**HTML, "ETag": '"v1"'}, PAGE)
+    first = fetch(server.url("/p"))
+    assert first.ok and first.status == 200 and first.content == PAGE
+    assert first.etag == '"v1"' and first.content_type.startswith("text/html")
+    assert not first.not_modified
+    second = fetch(server.url("/p"), etag=first.etag)
+    assert second.status == 304 and second.not_modified and second.content == b""
+    assert server.requests[-1].headers["If-None-Match"] == '"v1"'
+    assert all(r.headers["User-Agent"] == UA for r in server.requests)
+
+
+def test_last_modified_conditional_get(server: LocalServer) -> None:
+    stamp = "Tue, 04 Nov 2025 09:33:44 GMT"
+    server.routes["/p"] = (200, {**HTML, "Last-Modified": stamp}, PAGE)
+    first = fetch(server.url("/p"))
+    assert first.last_modified == stamp
+    second = fetch(server.url("/p"), last_modified=first.last_modified)
+    assert second.not_modified and second.status == 304
+    assert server.requests[-1].headers["If-Modified-Since"] == stamp
+    # The page changed since: the server sends it again.
+    server.routes["/p"] = (200, {**HTML, "Last-Modified": "Wed, 05 Nov 2025 09:00:00 GMT"}, b"x")
+    third = fetch(server.url("/p"), last_modified=stamp)
+    assert third.status == 200 and third.content == b"x" and not third.not_modified
+
+
+def test_content_hash_short_cut(server: LocalServer) -> None:
+    server.routes["/p"] = (200, {**HTML, "ETag": '"v2"'}, PAGE)
+    same = fetch(server.url("/p"), known_hash=content_hash(PAGE))
+    assert same.not_modified and same.status == 200 and same.etag == '"v2"'
+    other = fetch(server.url("/p"), known_hash=content_hash(b"older page"))
+    assert not other.not_modified and other.content == PAGE
+
+
+def test_retries_on_503_then_succeeds(server: LocalServer) -> None:
+    server.routes["/p"] = [Reply(503), Reply(503), Reply(200, HTML, PAGE)]
+    result = fetch(server.url("/p"), policy(retries=2))
+    assert result.ok and result.content == PAGE
+    assert server.hits["/p"] == 3
+
+
+def test_gives_up_after_bounded_retries(server: LocalServer) -> None:
+    server.routes["/p"] = Reply(503)
+    result = fetch(server.url("/p"), policy(retries=2))
+    assert result.error == "HTTP 503" and result.status == 503
+    assert server.hits["/p"] == 3
+
+
+def test_no_retry_on_404(server: LocalServer) -> None:
+    result = fetch(server.url("/missing"), policy(retries=3))
+    assert result.error == "HTTP 404" and result.status == 404 and not result.ok
+    assert server.hits["/missing"] == 1
+
+
+def test_timeout_is_an_error(server: LocalServer) -> None:
+    server.routes["/slow"] = Reply(200, HTML, PAGE, delay_s=5.0)
+    result = fetch(server.url("/slow"), policy(read_timeout_s=0.2, retries=1))
+    assert result.error == "timed out after 0.2s" and result.status is None
+    assert server.hits["/slow"] == 2  # one retry, then stop
+
+
+@pytest.mark.parametrize("send_length", [True, False], ids=["declared", "streamed"])
+def test_huge_body_is_cut_off(server: LocalServer, send_length: bool) -> None:
+    server.routes["/big"] = Reply(200, HTML, huge_bytes=20 * 1024 * 1024, send_length=send_length)
+    tracemalloc.start()
+    try:
+        result = fetch(server.url("/big"), policy(max_body_bytes=1024 * 1024))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.error == f"response larger than {1024 * 1024} bytes"
+    assert result.content == b""
+    assert peak < 8 * 1024 * 1024  # the 20 MB never sat in memory
+    assert server.hits["/big"] == 1  # too large is not worth retrying
+
+
+def test_empty_and_binary_bodies_are_read_errors(server: LocalServer) -> None:
+    server.routes["/empty"] = (200, HTML, b"")
+    server.routes["/pdf"] = (200, {"Content-Type": "application/pdf"}, b"%PDF-1.7\x00\x01")
+    server.routes["/nul"] = (200, {"Content-Type": "text/html"}, b"<html>\x00\x00\x01\x02")
+    empty = fetch(server.url("/empty"))
+    assert empty.ok and empty.content == b""
+    with pytest.raises(ReadError, match="empty response"):
+        ensure_readable(empty.content, empty.content_type, empty.url)
+    pdf = fetch(server.url("/pdf"))
+    with pytest.raises(ReadError, match=r"binary content \(application/pdf\), not a page"):
+        ensure_readable(pdf.content, pdf.content_type, pdf.url)
+    nul = fetch(server.url("/nul"))
+    with pytest.raises(ReadError, match="binary content"):
+        ensure_readable(nul.content, nul.content_type, nul.url)
+    ensure_readable(PAGE, "text/html", "http://example/")  # a page passes
+
+
+def test_robots_disallow_is_obeyed_and_read_once(server: LocalServer) -> None:
+    server.routes["/robots.txt"] = (
+        200,
+        {"Content-Type": "text/plain"},
+        b"User-agent: *\nDisallow: /private/\n",
+    )
+    server.routes["/private/p"] = (200, HTML, PAGE)
+    server.routes["/public/p"] = (200, HTML, PAGE)
+
+    async def run() -> list[FetchResult]:
+        async with httpx.AsyncClient() as client:
+            fetcher = Fetcher(client, policy(obey_robots=True))
+            return [
+                await fetcher.fetch(server.url("/private/p")),
+                await fetcher.fetch(server.url("/public/p")),
+                await fetcher.fetch(server.url("/public/p")),
+            ]
+
+    private, public, again = asyncio.run(run())
+    assert private.error == "disallowed by robots.txt"
+    assert public.ok and again.ok
+    assert server.hits["/private/p"] == 0
+    assert server.hits["/robots.txt"] == 1
+
+
+def test_missing_or_broken_robots_allows(server: LocalServer) -> None:
+    server.routes["/p"] = (200, HTML, PAGE)
+    assert fetch(server.url("/p"), policy(obey_robots=True)).ok  # robots.txt is a 404
+    with LocalServer({"/robots.txt": Reply(500), "/p": (200, HTML, PAGE)}) as other:
+        assert fetch(other.url("/p"), policy(obey_robots=True, retries=0)).ok
+
+
+def test_per_host_concurrency_one_serialises(server: LocalServer) -> None:
+    for n in range(4):
+        server.routes[f"/p{n}"] = Reply(200, HTML, PAGE, delay_s=0.1)
+    results = fetch_many([server.url(f"/p{n}") for n in range(4)], policy(per_host_concurrency=1))
+    assert all(r.ok for r in results)
+    assert server.max_concurrent == 1
+
+
+def test_per_host_concurrency_allows_parallel_requests(server: LocalServer) -> None:
+    # The control for the test above: with 4 slots the server does see overlap. Each reply
+    # waits until every request has arrived (a barrier), so no timing is assumed.
+    import threading
+
+    barrier = threading.Barrier(4, timeout=5)
+
+    for n in range(4):
+        server.routes[f"/p{n}"] = Reply(200, HTML, PAGE)
+    original = server._next_reply
+
+    def gated(path: str) -> Reply | None:
+        barrier.wait()
+        return original(path)
+
+    server._next_reply = gated  # type: ignore[method-assign]
+    results = fetch_many([server.url(f"/p{n}") for n in range(4)], policy(per_host_concurrency=4))
+    assert all(r.ok for r in results)
+    assert server.max_concurrent == 4
+
+
+def test_connection_refused_is_an_error() -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago; nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = fetch(f"http://127.0.0.1:{port}/", policy(retries=1))
+    assert result.error == "connection refused" and result.status is None
+
+
+def test_invalid_url_is_an_error() -> None:
+    assert fetch("ftp://example.org/x").error == "invalid URL: need http(s)://host/"
+    assert fetch("not a url").error == "invalid URL: need http(s)://host/"
+
+
+def test_from_settings_carries_policy() -> None:
+    settings = Settings(per_host_delay_s=0.5, fetch_retries=4, max_body_bytes=1234)
+
+    async def build() -> Fetcher:
+        async with httpx.AsyncClient() as client:
+            return Fetcher.from_settings(client, settings)
+
+    fetcher = asyncio.run(build())
+    assert fetcher.policy.per_host_delay_s == 0.5 and fetcher.policy.retries == 4
+    assert fetcher.policy.max_body_bytes == 1234
+    assert fetcher.policy.user_agent == settings.effective_user_agent
+
+
+def test_policy_validation() -> None:
+    with pytest.raises(ValueError, match="per_host_concurrency must be at least 1"):
+        FetchPolicy(per_host_concurrency=0)
