@@ -252,13 +252,14 @@ def _store_page(rt: Runtime, session: Session, source: SourceBase, source_id: in
     repeats = [f for f in facts if f.key not in changed_keys and f.key in current
                and not compare(f, current[f.key])[1]]
     fact_store.corroborate(session, repeats, current, document_id, now)
+    by_key = {f.key: f for f in facts}
     for item in stored:
         if not item.is_new:
             continue
         report.changes += 1
         if alert:
             event = Event.for_change(item.change, document=document, source_name=source.name,
-                                     source_tags=source.tags)
+                                     source_tags=source.tags, fact=by_key.get(item.change.fact_key))
             report.alerts += _enqueue(rt, session, evaluate(rt.rules, event),
                                       change_id=item.id, source_id=source_id, now=now)
 

@@ -145,7 +145,7 @@ class Runtime:
         """An HTTP client for the duration of a command or of the daemon."""
         own = client is None
         client = client or httpx.AsyncClient(follow_redirects=True, http2=False)
-        self._fetcher = Fetcher.from_settings(self.settings, client)
+        self._fetcher = Fetcher.from_settings(client, self.settings)
         try:
             yield self._fetcher
         finally:
