@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from watcher.config import load_source_file, load_sources
-from watcher.config.sources import HtmlSource, RssSource
+from watcher.config.sources import HtmlSource, RssSource, Source
 from watcher.config.yamlload import MAX_NODES, load_documents, parse_documents, validate
 from watcher.errors import ConfigError, ConfigErrors
 
@@ -456,3 +456,19 @@ def test_undecodable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_documents(path, shown_as="latin1.yaml")
     assert str(info.value).startswith("latin1.yaml: YAML: cannot decode the file")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name: a\n1: x\nkind: rss\nurl: https://e.org/\n",
+     "odd.yaml:2:1: keys must be strings (got 1)"),
+    ("name: 2020-01-01\nkind: rss\nurl: https://e.org/\n",
+     "odd.yaml:1:7: name: expected a string, got the date 2020-01-01"),
+    ("kind:\nname: a\nurl: https://e.org/\n",
+     "odd.yaml:1:6: kind must be one of: rss, html (got nothing)"),
+    ("[" * 5000 + "]" * 5000, "odd.yaml: YAML nests too deeply"),
+])
+def test_odd_input_gives_one_clear_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        for doc in parse_documents(text, "odd.yaml"):
+            doc.validate(Source)
+    assert str(info.value) == expected

@@ -39,6 +39,7 @@ import os
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
@@ -156,6 +157,8 @@ def parse_documents(text: str | bytes, path: str = "<string>") -> list[Located]:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, path) from None
+    except RecursionError:  # PyYAML's parser recurses once per nesting level
+        raise ConfigError("YAML nests too deeply", path) from None
     documents = []
     for node in nodes:
         if node is None:
@@ -336,8 +339,15 @@ def _convert(detail: ErrorDetails, root: Any, locator: Locator, path: str) -> Co
             return _at(path, locator.values.get(data_path),
                        _prefixed(data_path, f"missing key {key!r} (must be one of: {choices})"))
         where = locator.point((*data_path, key)) or locator.values.get(data_path)
-        return _at(path, where, _prefixed(
-            data_path, f"{key} must be one of: {choices} (got {_short(ctx.get('tag'))})"))
+        given = value.get(key) if isinstance(value, Mapping) else ctx.get("tag")
+        got = _short(given) if isinstance(given, str) else describe(given)
+        message = f"{key} must be one of: {choices} (got {got})"
+        return _at(path, where, _prefixed(data_path, message))
+
+    if kind == "invalid_key":  # a mapping key that is not a string, e.g. `1: x`
+        where = locator.keys.get(data_path) or locator.values.get(data_path)
+        message = f"keys must be strings (got {_short(value)})"
+        return _at(path, where, _prefixed(data_path[:-1], message))
 
     where = locator.point(data_path)
     if kind in ("model_type", "model_attributes_type", "dict_type", "mapping_type"):
@@ -386,6 +396,8 @@ def describe(value: Any) -> str:
         return f"the string {_short(value)}"
     if isinstance(value, int | float):
         return f"the number {value}"
+    if isinstance(value, date):  # YAML reads 2020-01-01 as a date, not a string
+        return f"the date {value.isoformat()}"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list | tuple):
