@@ -1,0 +1,30 @@
+"""Extraction: plain-text documents -> facts (funds and amounts, facilities and status).
+
+Pure functions; the only I/O is reading the packaged ``gazetteer.yaml`` once. Typical use::
+
+    gazetteer = Gazetteer.from_baseline(load_baseline(path))   # once
+    facts = extract(document, gazetteer)                       # per document
+"""
+
+from watcher.extract.amounts import Amount, find_amounts, parse_amount
+from watcher.extract.facts import extract
+from watcher.extract.gazetteer import Entity, Gazetteer, Mention, normalise, slugify
+from watcher.extract.sentences import Sentence, split_sentences
+from watcher.extract.status import StatusCue, find_status, find_status_cues
+
+__all__ = [
+    "Amount",
+    "Entity",
+    "Gazetteer",
+    "Mention",
+    "Sentence",
+    "StatusCue",
+    "extract",
+    "find_amounts",
+    "find_status",
+    "find_status_cues",
+    "normalise",
+    "parse_amount",
+    "slugify",
+    "split_sentences",
+]

@@ -1,0 +1,243 @@
+"""Known names: every spelling of a fund, facility or organisation -> one canonical key.
+
+A :class:`Gazetteer` is built once from the baseline entries plus the packaged
+``gazetteer.yaml`` (further known entities and their English abbreviations and Traditional
+Chinese names). It compiles every alias into one regular expression, longest alias first,
+so "second AMC" wins over "AMC" and "將軍澳創新園" over "創新園" at the same place.
+
+Matching is forgiving where writers vary and strict where a mistake would merge two
+things: multi-word names ignore case, curly apostrophes, hyphens ("Re-industrialisation"),
+British/American spelling ("Centre"/"Center") and take plurals and possessives;
+abbreviations such as ``AMC`` or ``InnoHK`` must be written in their own case.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from watcher.errors import ConfigError
+from watcher.models import FactKind
+
+if TYPE_CHECKING:
+    from watcher.baseline import Baseline
+
+_SPELLINGS = {"center": "centre", "centers": "centres", "program": "programme",
+              "programs": "programmes", "organization": "organisation"}
+_WORD_VARIANTS = {"centre": "(?:centre|center)", "centres": "(?:centres|centers)",
+                  "programme": "(?:programme|program)", "programmes": "(?:programmes|programs)"}
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+             "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}
+_ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+_ZH_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6}
+_ORDINAL_BEFORE = re.compile(
+    r"(?:\b(?P<en>first|second|third|fourth|fifth|sixth|1st|2nd|3rd|4th|5th|6th)\s+"
+    r"|第(?P<zh>[一二三四五六])(?:所|個|間|座|家|期)?)$",
+    re.IGNORECASE,
+)
+
+
+def normalise(name: str) -> str:
+    """The form aliases are compared in: NFKC, lower case, straight quotes, no hyphens,
+    single spaces, British spelling, no leading article or trailing possessive."""
+    text = unicodedata.normalize("NFKC", name).lower().replace("’", "'").replace("‘", "'")
+    text = re.sub(r"[-‐‑–]", "", text)
+    text = " ".join(_SPELLINGS.get(word, word) for word in text.split())
+    text = text.replace("ization", "isation")
+    text = _ARTICLE.sub("", text)
+    return _POSSESSIVE.sub("", text).strip()
+
+
+def slugify(name: str) -> str:
+    """A stable key for a name: ``"The I&T Blueprint"`` -> ``"the-i-and-t-blueprint"``.
+    Chinese characters are kept, so a Chinese-only name still has a readable key."""
+    text = unicodedata.normalize("NFKC", name).lower().replace("&", " and ")
+    text = re.sub(r"['’]", "", text)
+    return re.sub(r"[^0-9a-z\u3400-\u9fff]+", "-", text).strip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    key: str
+    kind: FactKind
+    name: str  # canonical English name
+    aliases: tuple[str, ...] = ()
+    amount_hkd: int | None = None  # the amount the baseline knows, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A known name found in a text at ``[start, end)``."""
+
+    entity: Entity
+    text: str
+    start: int
+    end: int
+
+
+class _EntityModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    kind: FactKind
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+def _alias_pattern(alias: str) -> str:
+    """A regex for one alias: flexible spaces, quotes, hyphens and spelling."""
+    parts = []
+    for word in alias.split():
+        variant = _WORD_VARIANTS.get(word.lower())
+        if variant:
+            parts.append(variant)
+            continue
+        chars = []
+        for char in word:
+            if char in "'’":
+                chars.append("['’]")
+            elif char == "-":
+                chars.append("[-‐‑–]?")
+            else:
+                chars.append(re.escape(char))
+        parts.append("".join(chars))
+    body = r"\s+".join(parts)
+    # Abbreviations (AMC, InnoHK, RAISe+) keep their case; names ignore it.
+    exact = " " not in alias and sum(c.isupper() for c in alias) >= 2
+    if alias.isascii() and not exact:
+        body = f"(?i:{body})"
+    if alias[0].isascii() and alias[0].isalnum():
+        body = r"(?<![A-Za-z0-9])" + body
+    if alias[-1].isascii() and (alias[-1].isalnum() or alias[-1] in "+)"):
+        body += r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
+    return body
+
+
+class Gazetteer:
+    """Resolves names to entities and finds known names in text. Build it once."""
+
+    def __init__(self, entities: Iterable[Entity]) -> None:
+        self._entities: dict[str, Entity] = {}
+        self._by_alias: dict[str, str] = {}
+        for entity in entities:
+            if entity.key in self._entities:
+                entity = _merge(self._entities[entity.key], entity)
+            self._entities[entity.key] = entity
+        for entity in self._entities.values():
+            for alias in (entity.name, *entity.aliases):
+                norm = normalise(alias)
+                other = self._by_alias.setdefault(norm, entity.key)
+                if other != entity.key:
+                    raise ValueError(
+                        f"alias {alias!r} names both {other!r} and {entity.key!r}"
+                    )
+        spellings = {a for e in self._entities.values() for a in (e.name, *e.aliases)}
+        ordered = sorted(spellings, key=lambda a: (-len(a), a))
+        self._regex = re.compile("|".join(_alias_pattern(a) for a in ordered))
+
+    @classmethod
+    def from_baseline(cls, baseline: Baseline | None = None, *, packaged: bool = True
+                      ) -> Gazetteer:
+        """The baseline's entries plus (unless ``packaged=False``) the packaged entities.
+        An entity in both keeps the baseline's name and amount and gains both alias sets."""
+        entities: list[Entity] = []
+        if baseline is not None:
+            entities += [
+                Entity(e.key, e.kind, e.name, tuple(e.aliases), e.amount_hkd)
+                for e in baseline.entries
+                if e.kind is not FactKind.FIGURE
+            ]
+        if packaged:
+            entities += packaged_entities()
+        return cls(entities)
+
+    @property
+    def entities(self) -> list[Entity]:
+        return list(self._entities.values())
+
+    def get(self, key: str) -> Entity | None:
+        return self._entities.get(key)
+
+    def resolve(self, name: str) -> Entity | None:
+        """The entity a name refers to, forgiving case, "the", plurals and possessives;
+        "third InnoHK research cluster" resolves through its ordinal when not an alias."""
+        norm = normalise(name)
+        for candidate in (norm, norm[:-1] if norm.endswith("s") else None,
+                          norm[:-2] if norm.endswith("es") else None):
+            if candidate and candidate in self._by_alias:
+                return self._entities[self._by_alias[candidate]]
+        head, _, rest = norm.partition(" ")
+        if head in _ORDINALS and rest:
+            base = self.resolve(rest)
+            if base is not None:
+                return self._ordinal(base, _ORDINALS[head])
+        return None
+
+    def by_amount(self, kind: FactKind, amount_hkd: int) -> Entity | None:
+        """The one known entity of ``kind`` with this amount, if exactly one has it (how
+        "a fund of HK$10 billion" finds the scheme the baseline knows)."""
+        found = [e for e in self._entities.values()
+                 if e.kind is kind and e.amount_hkd == amount_hkd]
+        return found[0] if len(found) == 1 else None
+
+    def find(self, text: str) -> list[Mention]:
+        """Every known name in ``text``, longest first where names overlap."""
+        return list(self._iter_mentions(text))
+
+    def _iter_mentions(self, text: str) -> Iterator[Mention]:
+        for match in self._regex.finditer(text):
+            entity = self.resolve(match.group())
+            if entity is None:  # pragma: no cover - every alternative is an alias
+                continue
+            start = match.start()
+            ordinal = _ORDINAL_BEFORE.search(text, max(0, start - 12), start)
+            if ordinal and entity.kind is not FactKind.FUNDING:
+                number = (_ORDINALS[ordinal.group("en").lower()] if ordinal.group("en")
+                          else _ZH_ORDINALS[ordinal.group("zh")])
+                entity = self._ordinal(entity, number)
+                start = ordinal.start()
+            yield Mention(entity, text[start:match.end()], start, match.end())
+
+    def _ordinal(self, base: Entity, number: int) -> Entity:
+        """"Third" + InnoHK research cluster -> the third cluster (a known key when the
+        baseline has it). Numbers already in the key ("second-...") are left alone."""
+        if number == 1 or any(base.key.startswith(w + "-") for w in _ORDINAL_WORDS.values()):
+            return base
+        word = _ORDINAL_WORDS[number]
+        key = f"{word}-{base.key}"
+        known = self._entities.get(key)
+        if known is not None:
+            return known
+        return Entity(key, base.kind, f"{word.capitalize()} {base.name}")
+
+
+def _merge(first: Entity, second: Entity) -> Entity:
+    aliases = tuple(dict.fromkeys((*first.aliases, *second.aliases, second.name)))
+    return Entity(first.key, first.kind, first.name, aliases,
+                  first.amount_hkd if first.amount_hkd is not None else second.amount_hkd)
+
+
+@cache
+def packaged_entities() -> tuple[Entity, ...]:
+    """The entities of the packaged ``gazetteer.yaml``, read once per process."""
+    source = resources.files("watcher.extract").joinpath("gazetteer.yaml")
+    data: Any = yaml.safe_load(source.read_text(encoding="utf-8"))
+    entities = []
+    for index, item in enumerate(data.get("entities", [])):
+        try:
+            model = _EntityModel.model_validate(item)
+        except ValidationError as exc:
+            raise ConfigError(f"entity {index}: {exc.errors()[0]['msg']}",
+                              str(source)) from exc
+        entities.append(Entity(model.key, model.kind, model.name, model.aliases))
+    return tuple(entities)

@@ -1,0 +1,74 @@
+"""What an amount is doing in its sentence: a fund's size, a per-project cap, an old value
+being replaced, or something that is no fund at all (a fine, a works cost, revenue).
+
+Only the words right next to an amount decide, so "one-third of the approved project
+cost or $15 million per project" is a cap (the "cost" is not the amount's own word) while
+"works costing about HK$12 million" and "a fixed penalty of HK$3,000" are not funds.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from watcher.extract.amounts import Amount
+
+
+class Role(StrEnum):
+    TOTAL = "total"  # the size of a fund or scheme
+    CAP = "cap"  # a ceiling per project / company / application
+    PREVIOUS = "previous"  # "from $15 million (to $30 million)"
+    OTHER = "other"  # a fine, cost, price, revenue, investment, salary: never a fund
+
+
+_FILLER = (r"(?:\s+(?:of|at|about|around|approximately|approx\.|some|total(?:l?ing)?|amounting|"
+           r"to|was|is|were|are|be|reaching|reached|up|nearly|over|more|than|an?|the|"
+           r"estimated|only|just|funding|grants?|by|for|:))*\s*:?\s*")
+_OTHER_BEFORE = re.compile(
+    r"\b(?:fined?|fines|penalt(?:y|ies)|cost(?:s|ing)?|revenues?|tax(?:es)?|salar(?:y|ies)|"
+    r"wages?|pay|prices?d?|worth|turnover|sales|invest(?:s|ed|ing|ments?)?|spent|spend(?:ing)?|"
+    r"expenditure|bail|compensation|loss(?:es)?|damages|profits?|income|fees?|rents?|value[ds]?|"
+    r"contract|tender|approved|granted|awarded|disbursed|earned|donat(?:ed|ions?))"
+    + _FILLER + r"$"
+    r"|(?:罰款|罰|成本|造價|工程費用|費用|收入|稅收|稅款|薪金|薪酬|月薪|售價|價格|票價|投資|"
+    r"估值|營業額|銷售額|租金|賠償|批出|批核)(?:約|為|達|高達|共|合共|了|逾|超過|近|總額)*\s*$",
+    re.IGNORECASE,
+)
+_OTHER_AFTER = re.compile(
+    r"^\s*(?:(?:fine|penalty)\b|in\s+(?:fines|revenue|tax(?:es)?|sales|profits?)\b"
+    r"|(?:[\w-]+\s+){0,2}?(?:project|investment|plant|contract|deal|building|renovation|"
+    r"works|facility|factory|headquarters)\b"
+    r"|的?(?:罰款|投資|工程|造價|廠房))",
+    re.IGNORECASE,
+)
+_CAP_BEFORE = re.compile(
+    r"(?:\bup\s+to|\bcapped\s+at|\bcap\s+of|\bmaximum\s+(?:of\s+)?|\bat\s+most|\bnot\s+exceeding"
+    r"|\bno\s+more\s+than|\bceiling\b[^.;]{0,40}?(?:to|at|of|from)|\bceiling\s+of)\s*$"
+    r"|(?:上限[^。；]{0,30}?(?:為|是|至|達)?|最多(?:可獲)?|不多於|不超過|每個項目(?:可獲)?"
+    r"|每項目|每項|每間企業|每家企業)\s*$",
+    re.IGNORECASE,
+)
+_CAP_AFTER = re.compile(
+    r"^\s*(?:per|for\s+each|each|a)\s+(?:approved\s+)?(?:project|company|enterprise|"
+    r"application|applicant|organisation|team|institution)\b|^\s*(?:的)?(?:上限|為上限)",
+    re.IGNORECASE,
+)
+_PREVIOUS_BEFORE = re.compile(r"(?:\bfrom|由)\s*$", re.IGNORECASE)
+_PREVIOUS_AFTER = re.compile(r"^\s*(?:to|(?:提高|增加|增|調高|提升|上調)?至)\s*", re.IGNORECASE)
+
+
+def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
+    """The role of ``amount`` in ``text``, reading only within ``[lo, hi)`` (its sentence)."""
+    before = text[max(lo, amount.start - 80):amount.start]
+    after = text[amount.end:min(hi, amount.end + 50)]
+    if _PREVIOUS_BEFORE.search(before) and _PREVIOUS_AFTER.match(after):
+        return Role.PREVIOUS
+    if _OTHER_BEFORE.search(before):
+        return Role.OTHER
+    if _CAP_AFTER.match(after):  # before the "project" test below: "per project" is a cap
+        return Role.CAP
+    if _OTHER_AFTER.match(after):
+        return Role.OTHER
+    if _CAP_BEFORE.search(before):
+        return Role.CAP
+    return Role.TOTAL

@@ -1,0 +1,72 @@
+"""Split plain text into sentences, English and Chinese, keeping each one as written.
+
+The extractor quotes a sentence as a fact's evidence, so sentences keep their original
+text (only trimmed) and their offsets into the input. Blank lines always end a sentence;
+a single line break ends one only after sentence punctuation (a wrapped line does not).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# An English full stop ends a sentence when whitespace and then something other than a
+# lower-case letter follow ("e.g. the" and "approx. five" stay whole). Chinese full stops
+# need no space. Closing quotes and brackets stay with the sentence they close.
+_BOUNDARY = re.compile(
+    r"""
+    (?P<en>[.!?])[\"”’')\]]*(?=\s+[^a-z\s])
+    | [。！？；][」』”’）)]*
+    | \n\s*\n
+    """,
+    re.VERBOSE,
+)
+# Words whose full stop is an abbreviation, not the end of a sentence.
+_ABBREVIATIONS = frozenset(
+    [
+        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "no", "nos", "co", "ltd", "inc",
+        "corp", "dept", "govt", "approx", "est", "fig", "vs", "e.g", "i.e", "etc", "jan",
+        "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "hon"
+    ]
+)
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str  # as written, trimmed
+    start: int  # offset of text[0] in the input
+    end: int
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    match = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
+    if not match:
+        return False
+    word = match.group(1)
+    if word.lower().rstrip(".") in _ABBREVIATIONS:
+        return True
+    # "S." in "John S. Lee" is an initial; the "T." ending "I&T." is not.
+    standalone = match.start() == 0 or text[match.start() - 1].isspace()
+    return len(word) == 1 and word.isupper() and standalone
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """The sentences of ``text`` in order; empty pieces are dropped."""
+    sentences: list[Sentence] = []
+    start = 0
+
+    def emit(end: int) -> None:
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            offset = start + (len(piece) - len(piece.lstrip()))
+            sentences.append(Sentence(stripped, offset, offset + len(stripped)))
+
+    for match in _BOUNDARY.finditer(text):
+        if match.group("en") and _is_abbreviation(text, match.start()):
+            continue
+        emit(match.end())
+        start = match.end()
+    emit(len(text))
+    return sentences

@@ -1,0 +1,148 @@
+"""Names that the gazetteer does not know but whose shape says what they are.
+
+"Smart Manufacturing Support Scheme" is a funding name, "Quantum Research Institute" a
+facility and "Space Industry Development Office" an organisation, in English by their
+last word and in Chinese by their last characters (...計劃, ...基金, ...中心, ...研發院).
+A shape alone fires nothing: the extractor still demands an amount (funding) or a
+status cue (facility, organisation), and a facility must sound like I&T, which keeps
+sports centres and waterfront parks out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.models import FactKind
+
+_EN_HEADS: dict[str, FactKind] = {
+    "scheme": FactKind.FUNDING, "fund": FactKind.FUNDING, "programme": FactKind.FUNDING,
+    "program": FactKind.FUNDING, "initiative": FactKind.FUNDING,
+    "centre": FactKind.FACILITY, "center": FactKind.FACILITY,
+    "institute": FactKind.FACILITY, "park": FactKind.FACILITY, "hub": FactKind.FACILITY,
+    "cluster": FactKind.FACILITY, "laboratory": FactKind.FACILITY,
+    "laboratories": FactKind.FACILITY, "platform": FactKind.FACILITY,
+    "technopole": FactKind.FACILITY, "innopark": FactKind.FACILITY,
+    "office": FactKind.ORGANISATION, "academy": FactKind.ORGANISATION,
+}
+_ZH_HEADS: dict[str, FactKind] = {
+    "計劃": FactKind.FUNDING, "基金": FactKind.FUNDING,
+    "中心": FactKind.FACILITY, "研發院": FactKind.FACILITY, "研究院": FactKind.FACILITY,
+    "科技園": FactKind.FACILITY, "創新園": FactKind.FACILITY, "實驗室": FactKind.FACILITY,
+    "平台": FactKind.FACILITY, "辦公室": FactKind.ORGANISATION,
+}
+_WORD = r"(?:[A-Z][\w&'’+@.-]*|[0-9][\w-]*)"
+_GLUE = r"(?:of|and|for|on|in|the|&)"
+_EN_NAME = re.compile(
+    rf"(?<![A-Za-z0-9]){_WORD}(?:\s+(?:{_WORD}|{_GLUE}))*?"
+    rf"\s+(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])",
+)
+_CAPITALISED = re.compile(r"^[A-Z0-9]")
+# Words that open a sentence or a phrase but never a name.
+_LEADING_STOP = frozenset(
+    [
+        "the", "a", "an", "under", "through", "with", "in", "on", "of", "for", "and",
+        "this", "these", "that", "its", "his", "her", "their", "our", "also", "meanwhile",
+        "furthermore", "moreover", "besides", "today", "yesterday", "since", "as", "at",
+        "by", "from", "to", "when", "while", "if", "both", "all", "each", "every", "such",
+        "said", "mr", "mrs", "ms", "dr", "professor", "prof", "new-look", "hong-kong's",
+        "government's"
+    ]
+)
+_ZH_HEAD_ALT = "|".join(sorted(_ZH_HEADS, key=len, reverse=True))
+_ZH_QUOTED = re.compile(rf"「(?P<name>[^「」]{{1,30}}?(?P<head>{_ZH_HEAD_ALT}))」")
+_ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_ZH_HEAD_ALT}))")
+# Where a Chinese name cannot begin: verbs, particles and framing words before it.
+_ZH_CUT = re.compile(
+    r".*(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
+    r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
+    r"位於|現正|正在|擬|個|所|間|座|及其|元)"
+)
+_IT_WORDS = re.compile(
+    r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
+    r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
+    r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
+    r"laborator|quantum|material|energy|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
+    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源",
+    re.IGNORECASE,
+)
+_PRODUCTION_LINE = re.compile(r"\bproduction\s+lines?\b|生產線", re.IGNORECASE)
+_OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A name of a known shape at ``[start, end)``; ``head`` is its last word."""
+
+    kind: FactKind
+    name: str
+    start: int
+    end: int
+    head: str
+
+
+def sounds_like_innovation(name: str) -> bool:
+    """Whether a facility name is about I&T (a "Quantum Research Centre", not a
+    "Sports Centre" or "Waterfront Park")."""
+    return bool(_IT_WORDS.search(name))
+
+
+def _english(text: str) -> list[Candidate]:
+    found = []
+    for match in _EN_NAME.finditer(text):
+        tokens = list(re.finditer(r"\S+", match.group()))
+        head = tokens.pop()
+        # Cut at the last possessive: "the Government's Quantum Fund" names "Quantum Fund".
+        for index in range(len(tokens) - 1, -1, -1):
+            if tokens[index].group().endswith(("'s", "’s")):
+                tokens = tokens[index + 1:]
+                break
+        while tokens and (tokens[0].group().lower() in _LEADING_STOP
+                          or not _CAPITALISED.match(tokens[0].group())):
+            tokens.pop(0)
+        if not tokens or not _CAPITALISED.match(head.group()):
+            continue
+        start = match.start() + tokens[0].start()
+        name = " ".join(text[start:match.end()].split())
+        kind = _EN_HEADS[match.group("head").lower()]
+        found.append(Candidate(kind, name, start, match.end(), match.group("head")))
+    return found
+
+
+def _chinese(text: str) -> list[Candidate]:
+    found = []
+    taken: list[tuple[int, int]] = []
+    for match in _ZH_QUOTED.finditer(text):
+        found.append(Candidate(_ZH_HEADS[match.group("head")], match.group("name"),
+                               match.start("name"), match.end("name"), match.group("head")))
+        taken.append((match.start(), match.end()))
+    for match in _ZH_NAME.finditer(text):
+        if any(s <= match.start() < e for s, e in taken):
+            continue
+        name = match.group("name")
+        cut = _ZH_CUT.match(name[: -len(match.group("head"))])
+        if cut:
+            name = name[cut.end():]
+        if len(name) - len(match.group("head")) < 2:
+            continue  # "中心" or "該中心" alone names nothing
+        found.append(Candidate(_ZH_HEADS[match.group("head")], name,
+                               match.end() - len(name), match.end(), match.group("head")))
+    return found
+
+
+def find_candidates(text: str) -> list[Candidate]:
+    """Names of a funding, facility or organisation shape in ``text``."""
+    return sorted(_english(text) + _chinese(text), key=lambda c: c.start)
+
+
+def find_production_lines(text: str) -> list[tuple[str, int, int]]:
+    """``(owner, start, end)`` of each production line mentioned; the owner is the last
+    capitalised name before it ("Vitasoy will set up a production line" -> "Vitasoy"),
+    or "" when none is written."""
+    found = []
+    for match in _PRODUCTION_LINE.finditer(text):
+        owners = [m.group() for m in _OWNER.finditer(text, max(0, match.start() - 160),
+                                                      match.start())]
+        owners = [o for o in owners if o.split()[0].lower() not in _LEADING_STOP]
+        found.append((owners[-1] if owners else "", match.start(), match.end()))
+    return found

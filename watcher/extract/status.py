@@ -1,0 +1,126 @@
+"""Words that say where a fund or facility stands ("will be set up", "opened", "籌建").
+
+Every cue is found with its span so the extractor can give each name in a sentence the
+status cue nearest to it. Future forms are listed before the past forms they contain and
+start earlier in the text, so "will be established" is one *planned* cue and never also an
+*established* one: the scanner consumes it whole.
+
+Choices worth knowing:
+- ``研究`` (study) with a verb ("研究設立") and ``探討``/``考慮`` mean *contemplated*, like
+  "contemplating" and "exploring"; ``計劃`` only counts when a verb follows, because it
+  also ends scheme names (新型工業加速計劃).
+- A bare ``set up`` is no cue (it is as often "help companies set up" as a past event);
+  "was/has been set up" is *established*, "will be set up"/"to set up" is *planned*.
+- ``成立`` with no future marker before it is *established*; ``啟用``, ``開幕`` and
+  ``投入運作`` are *opened*.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.models import Status
+
+_EST = (
+    r"(?:set(?:ting)?\s+up|establish(?:ed|ing)?|creat(?:e|ed|ing)|buil[dt]|construct(?:ed)?"
+    r"|open(?:ed)?|launch(?:ed)?|introduc(?:e|ed)|roll(?:ed)?\s+out|commence\w*|form(?:ed)?)"
+)
+_ZH_EST = r"(?:設立|成立|興建|建立|推出|開設|設置|啟用|開幕|投入運作|營運|籌建)"
+_P, _C, _U, _L = Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_CONSTRUCTION, Status.LAUNCHED
+_E, _O, _S, _X = Status.EARMARKED, Status.OPENED, Status.ESTABLISHED, Status.EXISTING
+
+# (status, pattern), tried in this order at each position of the text.
+_CUES: list[tuple[Status, str]] = [
+    # planned: future and intention
+    (_P, rf"\bwill\s+(?:soon\s+|also\s+|further\s+)?(?:be\s+)?{_EST}\b"),
+    (_P, r"\b(?:is|are)\s+(?:going|expected|scheduled|slated|due|set)\s+to\s+(?:be\s+)?"
+         rf"(?:{_EST}|complet\w+)\b"),
+    (_P, rf"\bto\s+be\s+{_EST}\b"),
+    (_P, r"\b(?:plans?|planning|proposes?|proposing|intends?|intending)\s+to\b"),
+    (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
+    (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
+    (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?{_ZH_EST}"),
+    (_P, r"籌建|籌劃|將設"),
+    # contemplated
+    (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
+    (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
+    (_C, rf"(?:正|會|將)?研究(?:是否)?{_ZH_EST}|(?:正|會|將)研究|探討|考慮"),
+    # under construction
+    (_U, r"\bunder\s+construction\b|\bbeing\s+(?:built|constructed)\b"),
+    (_U, r"\b(?:commenced|started|began|begun)\s+construction\b"),
+    (_U, r"\bconstruction\s+(?:works?\s+)?(?:has|have|had)\s+(?:commenced|started|begun)\b"),
+    (_U, r"\bconstruction\s+is\s+underway\b|\bground-?breaking\b|\btopping[- ]out\b"),
+    (_U, r"興建中|正(?:在)?興建|建造中|施工中|已動工|動工"),
+    # launched: a scheme open for applications
+    (_L, r"\b(?:open(?:ed|s)?|opening)\s+for\s+applications?\b"),
+    (_L, r"\b(?:accepting|invit(?:es|ed|ing))\s+applications\b"),
+    (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+of\b|\brolled\s+out\b"),
+    (_L, r"(?:已|正式)?推出|(?:開始|開放|接受)申請"),
+    # earmarked: money set aside
+    (_E, r"\bearmark\w*|\bset(?:s|ting)?\s+aside\b|\breserv(?:e|ed|es|ing)\b"),
+    (_E, r"\ballocat(?:e|ed|es|ing)\b|\binject(?:s|ed|ing)?\b"),
+    (_E, r"預留|撥出|撥款|注資"),
+    # opened
+    (_O, r"\b(?:officially\s+|formally\s+)?opened\b|\bcommence[ds]?\s+operations?\b"),
+    (_O, r"\b(?:came|come|comes)\s+into\s+operation\b|\b(?:began|begun|started)\s+operations?\b"),
+    (_O, r"\bopening\s+(?:ceremony|of)\b|\bgrand\s+opening\b|\binaugurat\w+"),
+    (_O, r"\b(?:is|are)\s+now\s+(?:open|operational|in\s+operation)\b"
+         r"(?!\s+for\s+applications?)"),
+    (_O, r"(?:正式|已)?(?:啟用|開幕|開業)|投入(?:運作|服務|使用)|開始運作"),
+    # established
+    (_S, r"\b(?:was|were|has\s+been|have\s+been|had\s+been)\s+"
+         r"(?:set\s+up|established|formed|created)\b"),
+    (_S, r"\b(?:has|have|had)\s+(?:set\s+up|established)\b"),
+    (_S, r"(?<!well-)(?<!well\s)\bestablished\b"),
+    (_S, r"(?:已|正式)?成立了?|已設立"),
+    # existing
+    (_X, r"\bboasts?\b|\bexisting\b|\bcurrently\s+(?:has|have|houses?)\b|現有"),
+    # closed
+    (Status.CLOSED, r"\b(?:closed|ceased\s+operations?|terminated|discontinued)\b"),
+    (Status.CLOSED, r"\b(?:wound\s+up|shut\s+down)\b|(?:已)?(?:結束|停止運作|關閉|截止申請)"),
+]
+
+_REGEX = re.compile("|".join(f"(?P<c{i}>{p})" for i, (_, p) in enumerate(_CUES)), re.IGNORECASE)
+_STATUS_OF_GROUP = {f"c{i}": status for i, (status, _) in enumerate(_CUES)}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCue:
+    status: Status
+    cue: str  # the words as written, e.g. "will be set up"
+    start: int
+    end: int
+
+
+def find_status_cues(text: str) -> list[StatusCue]:
+    """Every status cue in ``text``, in order, none overlapping."""
+    cues = []
+    for match in _REGEX.finditer(text):
+        group = match.lastgroup
+        assert group is not None
+        cues.append(StatusCue(_STATUS_OF_GROUP[group], match.group(), match.start(), match.end()))
+    return cues
+
+
+def find_status(text: str) -> StatusCue | None:
+    """The first status cue of ``text`` (a sentence that names one thing)."""
+    cues = find_status_cues(text)
+    return cues[0] if cues else None
+
+
+def nearest_cue(cues: list[StatusCue], start: int, end: int) -> StatusCue | None:
+    """The cue closest to the span ``[start, end)`` (a name in the same sentence).
+
+    Ties go to the cue before the name, as English and Chinese both tend to put the verb
+    ("will set up", "將設立") ahead of what it acts on."""
+    best: StatusCue | None = None
+    best_key: tuple[int, int] | None = None
+    for cue in cues:
+        if cue.start >= start and cue.end <= end:
+            continue  # inside the name itself, e.g. a cue word that is part of a title
+        distance = start - cue.end if cue.end <= start else max(0, cue.start - end)
+        key = (distance, 0 if cue.end <= start else 1)
+        if best_key is None or key < best_key:
+            best, best_key = cue, key
+    return best
