@@ -36,7 +36,10 @@ def format_hkd(amount: int | None) -> str:
         # Only use the unit when two decimals say the value exactly.
         if value >= size and (value * 100) % size == 0:
             number = Decimal(value) / Decimal(size)
-            text = f"{number:.2f}".rstrip("0").rstrip(".")
+            if value % size == 0:
+                text = f"{value // size:,}"  # "HK$1,001 million", as budgets write it
+            else:
+                text = f"{number:.2f}".rstrip("0").rstrip(".")
             return f"{sign}HK${text} {word}"
     return f"{sign}HK${value:,}"
 

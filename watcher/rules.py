@@ -82,14 +82,14 @@ class Event:
         cls,
         change: Change,
         *,
-        source: str,
+        source_name: str,
         source_tags: Iterable[str] = (),
         document: Document | None = None,
         fact: Fact | None = None,
     ) -> Event:
         return cls(
             type=EVENT_OF_CHANGE[change.type],
-            source=source,
+            source=source_name,
             source_tags=tuple(source_tags),
             change=change,
             fact=fact,
@@ -115,6 +115,23 @@ class Event:
             source_tags=tuple(source_tags),
             consecutive_failures=consecutive_failures,
             error=error,
+        )
+
+    @classmethod
+    def source_failing(
+        cls, name: str, tags: Iterable[str], consecutive_failures: int, error: str | None
+    ) -> Event:
+        return cls.for_source(
+            "source_failing", source=name, source_tags=tags,
+            consecutive_failures=consecutive_failures, error=error,
+        )
+
+    @classmethod
+    def source_recovered(cls, name: str, tags: Iterable[str], consecutive_failures: int) -> Event:
+        """``consecutive_failures``: how many polls had failed before this success."""
+        return cls.for_source(
+            "source_recovered", source=name, source_tags=tags,
+            consecutive_failures=consecutive_failures,
         )
 
 

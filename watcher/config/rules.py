@@ -38,6 +38,7 @@ from watcher.render import format_hkd, format_status, parse_hkd
 from watcher.rules import (
     DEFAULT_FACT_DEDUP,
     DEFAULT_SOURCE_DEDUP,
+    EVENT_TYPES,
     FACT_EVENTS,
     Event,
     EventType,
@@ -180,7 +181,7 @@ def sample_event(event_type: EventType) -> Event:
     """A representative event of each type, used to try templates at load time."""
     if event_type in FACT_EVENTS:
         return Event.for_change(
-            _SAMPLE_CHANGES[event_type], source="sample-source", source_tags=("gov",),
+            _SAMPLE_CHANGES[event_type], source_name="sample-source", source_tags=("gov",),
             document=_SAMPLE_DOC,
         )
     return Event.for_source(
@@ -215,16 +216,27 @@ def compile_template(text: str) -> Template:
     return ENVIRONMENT.from_string(text)
 
 
+class _AnyAttributes(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
 def try_template(template: Template, rule: Any, events: tuple[str, ...]) -> None:
     """Render once per event type with a sample, so an attribute typo (``fact.nmae``) or a
     fact variable used for a source event fails now rather than at alert time."""
     for event_type in dict.fromkeys(events):
         context = template_context(rule, sample_event(event_type))  # type: ignore[arg-type]
+        if context["fact"] is not None:
+            # Attributes differ from fact to fact; any name is plausible at load time.
+            context["fact"]["attributes"] = _AnyAttributes(context["fact"]["attributes"])
         try:
             template.render(**context)
         except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            hint = ""
+            if event_type not in FACT_EVENTS and "'None' has no attribute" in str(exc):
+                hint = " (fact is empty for source events: guard with {% if fact %})"
             raise ValueError(
-                f"template fails for a sample {event_type} event: {exc}"
+                f"template fails for a sample {event_type} event: {exc}{hint}"
             ) from None
 
 
@@ -232,7 +244,7 @@ class Rule(Strict):
     id: str
     description: str = ""
     enabled: bool = True
-    when: tuple[EventType, ...] = Field(min_length=1)
+    when: tuple[EventType, ...]
     match: Match = Match()
     severity: Severity = "info"
     labels: dict[str, str] = {}
@@ -248,6 +260,14 @@ class Rule(Strict):
     _origin: str = PrivateAttr(default="<rule>")
 
     _listed = field_validator("when", "notify", mode="before")(_listify)
+
+    @field_validator("when")
+    @classmethod
+    def _some_event(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # A check after item validation, so a misspelt event gives one error, not two.
+        if not value:
+            raise ValueError(f"name at least one event (allowed: {', '.join(EVENT_TYPES)})")
+        return value
 
     @field_validator("id")
     @classmethod
