@@ -1,13 +1,14 @@
 """HTML pages into Documents: one page, the links of a list page, or the rows of a table.
 
 Order matters in ``read_page``: scripts and the reader's ``drop`` selectors go before any
-text is read, so nothing they hold can leak into a document; the GIA footer date is read
-from the decoded markup first, because the footer is usually among what ``drop`` removes.
+text is read, so nothing they hold can leak into a document; dates (the reader's ``date``
+element, or the GIA footer) are read before ``drop``, which usually removes the footer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import warnings
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from datetime import datetime
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
+from bs4.filter import SoupStrainer
 from soupsieve import SelectorSyntaxError
 
 from watcher.config.sources import Entries, Reader
@@ -26,7 +28,9 @@ from watcher.read.decode import decode
 from watcher.read.language import detect_language
 from watcher.read.text import element_text, one_line
 
-_ALWAYS_DROP = ("script", "style", "noscript", "template", "iframe", "object", "embed")
+_TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]*>")
+_ID_ONLY = re.compile(r"^\s*[A-Za-z][A-Za-z0-9]*#[\w-]+\s*$|^\s*#[\w-]+\s*$")
 # GIA's footer when a reader did not drop it: "Ends/<date>" or "完", then date/time lines
 # and "NNNN". Cut only when nothing but such lines follows, so a body is never truncated.
 _FOOTER_START = re.compile(r"^(?:Ends/.*|完)$")
@@ -49,13 +53,27 @@ def read_page(
     """One page as one Document."""
     markup = decode(content, content_type)
     with _reading(url):
-        soup = _parse(markup)
         reader = reader or Reader()
-        for element in _select(soup, ",".join(_ALWAYS_DROP + reader.drop), url):
-            element.decompose()
+        ids = _strainable_ids(reader)
+        soup = _parse(markup, ids)
+        # Dates first: the element holding one is often among what ``drop`` removes.
         when = _selected_date(soup, reader.date, url) or find_gia_date(markup) or published
-        title = _title(soup, reader.title, url) or one_line(fallback_title)
-        text = _strip_gia_footer(_body(soup, reader.body, url))
+        # Only the title and body elements are read, so ``drop`` only searches inside them
+        # (selectors still see the whole page as context). Scripts and styles need no
+        # removal pass: element_text never reads them.
+        titles = _title_elements(soup, reader.title, url)
+        bodies = _body_elements(soup, reader.body, url)
+        if reader.drop:
+            drop = ",".join(reader.drop)
+            for scope in titles + bodies:
+                for element in _select(scope, drop, url):
+                    element.decompose()
+        title = (
+            _first_text(titles)
+            or (_title_tag_text(markup) if ids else "")
+            or one_line(fallback_title)
+        )
+        text = _strip_gia_footer("\n\n".join(t for t in map(element_text, bodies) if t))
         return Document(
             url=url,
             source=source,
@@ -99,8 +117,6 @@ def read_entries(
     """Each element matching ``entries.select`` as its own Document."""
     with _reading(url):
         soup = _parse(decode(content, content_type))
-        for element in _select(soup, ",".join(_ALWAYS_DROP), url):
-            element.decompose()
         base = _document_base(soup, url)
         documents: list[Document] = []
         for entry in _select(soup, entries.select, url):
@@ -138,38 +154,78 @@ def _reading(url: str) -> Iterator[None]:
         raise ReadError(url, f"unreadable page: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(markup: str) -> BeautifulSoup:
+def _parse(markup: str, only_ids: frozenset[str] | None = None) -> BeautifulSoup:
     # NULs are not text and lxml would stop at one; replace like browsers do.
-    return BeautifulSoup(markup.replace("\x00", "\ufffd"), "lxml")
+    markup = markup.replace("\x00", "\ufffd")
+    if only_ids:
+        # Build only the elements the reader reads: half the time on a GIA release.
+        strainer = SoupStrainer(attrs={"id": lambda value: value in only_ids})
+        return BeautifulSoup(markup, "lxml", parse_only=strainer)
+    return BeautifulSoup(markup, "lxml")
+
+
+def _strainable_ids(reader: Reader) -> frozenset[str] | None:
+    """The ids to parse when the reader selects by id alone, else None (parse it all).
+
+    Parsing only those elements cuts their ancestors off, so every ``drop`` selector must
+    be a simple selector or start at one of those ids, or it could silently stop matching.
+    """
+    selectors = [s for s in (reader.title, reader.body, reader.date) if s]
+    if not reader.body or not all(_ID_ONLY.match(s) for s in selectors):
+        return None
+    ids = frozenset(s.split("#", 1)[1].strip() for s in selectors)
+    for part in ",".join(reader.drop).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        own = re.match(r"^[A-Za-z0-9]*#([\w-]+)(?=[\s>+~])", part)
+        if re.search(r"[\s>+~]", part) and not (own and own.group(1) in ids):
+            return None
+        if ":" in part:  # pseudo-classes such as :nth-child depend on the siblings cut off
+            return None
+    return ids
+
+
+def _title_tag_text(markup: str) -> str:
+    found = _TITLE_TAG.search(markup, 0, 200_000)
+    return one_line(html.unescape(_TAGS.sub(" ", found.group(1)))) if found else ""
 
 
 def _select(scope: Tag, selector: str | None, url: str) -> list[Tag]:
     if not selector:
         return []
     try:
+        if _ID_ONLY.match(selector):  # ids are unique: stop at the first, not scan the page
+            found = scope.select_one(selector)
+            return [found] if found is not None else []
         return list(scope.select(selector))
     except SelectorSyntaxError as exc:
         first = str(exc).splitlines()[0]
         raise ReadError(url, f"invalid CSS selector {selector!r}: {first}") from exc
 
 
-def _title(soup: BeautifulSoup, selector: str | None, url: str) -> str:
-    for element in _select(soup, selector, url):
-        text = one_line(element.get_text(" "))
+def _title_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[Tag]:
+    found = _select(soup, selector, url)
+    title = soup.find("title")
+    return found + ([title] if isinstance(title, Tag) else [])
+
+
+def _first_text(elements: list[Tag]) -> str:
+    for element in elements:
+        text = one_line(element_text(element))
         if text:
             return text
-    title = soup.find("title")
-    return one_line(title.get_text(" ")) if isinstance(title, Tag) else ""
+    return ""
 
 
-def _body(soup: BeautifulSoup, selector: str | None, url: str) -> str:
+def _body_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[Tag]:
     if selector:
         found = _select(soup, selector, url)
         if not found:
             raise ReadError(url, f"body selector {selector!r} matched nothing")
-        return "\n\n".join(t for t in (element_text(e) for e in found) if t)
+        return found
     body = soup.find("body")
-    return element_text(body if isinstance(body, Tag) else soup)
+    return [body if isinstance(body, Tag) else soup]
 
 
 def _selected_date(soup: BeautifulSoup, selector: str | None, url: str) -> datetime | None:

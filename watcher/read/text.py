@@ -28,7 +28,9 @@ _BLOCKS = frozenset(
     }
 )
 _LINES = frozenset({"br", "td", "th", "option"})
-_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title"})
+_SKIP = frozenset(
+    {"script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title"}
+)
 _NON_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
 _BREAK = "\x00"  # paragraph marker; NULs never survive into the text (see element_text)
