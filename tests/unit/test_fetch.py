@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from helpers.http_server import LocalServer, Reply
 
+from tests.helpers.http_server import LocalServer, Reply
 from watcher.errors import ReadError
 from watcher.fetch import Fetcher, FetchPolicy, content_hash
 from watcher.models import FetchResult
