@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from jinja2 import Template, TemplateError
+from jinja2 import Template
 
 from watcher.models import Alert, Change, ChangeType, Document, Fact, FactKind
 from watcher.render import format_hkd, format_status
@@ -336,15 +336,15 @@ def render_alert(rule: Rule, event: Event) -> Alert:
     subject = body = ""
     try:
         subject = " ".join(_render(rule.subject_template, context).split())
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever a template does, the alert is not lost
         failures.append(f"subject: {exc}")
     try:
         body = _render(rule.body_template, context)
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever a template does, the alert is not lost
         failures.append(f"body: {exc}")
     try:
         dedup_key = " ".join(_render(rule.dedup_template(event.type), context).split())
-    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever a template does, the alert is not lost
         failures.append(f"dedup_key: {exc}")
         dedup_key = ""
     if not dedup_key:

@@ -442,3 +442,19 @@ def test_amounts_in_words_and_regex_case(tmp_path: Path) -> None:
 def test_missing_directory_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="rules directory not found"):
         load_rules(tmp_path / "nope")
+
+
+def test_unknown_notify_tag_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from watcher.config.rules import check_tags
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "- id: a\n  when: fact_added\n  subject: s\n  notify: [email, pager]\n"
+        "- id: b\n  when: fact_added\n  subject: s\n", encoding="utf-8",
+    )
+    rules = load_rules(Path("rules"))
+    assert [str(e) for e in check_tags(rules, {"email", "slack"})] == [
+        "rules/r.yaml:4:11: notify: unknown target tag 'pager' (known: email, slack)",
+    ]
+    assert check_tags(rules, {"email", "pager"}) == []

@@ -7,7 +7,13 @@ variable is a load error naming ``file:line:col`` -- never a blank alert at 3 a.
 
 Matching (``watcher.rules.matches``): every condition given must hold; ``any``/``all``/
 ``not`` combine sub-matches. Regexes are searched case-insensitively (write ``(?-i:...)``
-to opt out) and work the same for English and Chinese text.
+to opt out) and work the same for English and Chinese text. ``amount`` and ``status`` test
+the fact's current values as far as the event knows them: a ``fact_changed`` Change holds
+only the changed fields, so the pipeline passes the observed ``Fact`` along for the rest.
+
+Templates use Jinja2 with ``trim_blocks``/``lstrip_blocks``: a line holding only a block
+tag leaves no blank line, but a block tag that *ends* a line of text also eats that
+newline -- write ``{% endif +%}`` there. Filters: ``hkd`` (amount in words), ``status``.
 """
 
 from __future__ import annotations
@@ -258,6 +264,7 @@ class Rule(Strict):
     _body: Template = PrivateAttr()
     _dedup: dict[str, Template] = PrivateAttr(default_factory=dict)
     _origin: str = PrivateAttr(default="<rule>")
+    _notify_at: ConfigError = PrivateAttr(default_factory=lambda: ConfigError(""))
 
     _listed = field_validator("when", "notify", mode="before")(_listify)
 
@@ -330,6 +337,23 @@ class Rule(Strict):
         return self._origin
 
 
+def check_tags(rules: list[Rule], known: set[str]) -> list[ConfigError]:
+    """One located error per rule ``notify`` tag that no target carries (for ``watcher
+    rules check``; with no target configured everything goes to the console, so callers
+    skip this check then)."""
+    errors = []
+    for rule in rules:
+        for tag in rule.notify:
+            if tag not in known:
+                at = rule._notify_at
+                choices = ", ".join(sorted(known)) or "none"
+                errors.append(ConfigError(
+                    f"notify: unknown target tag {tag!r} (known: {choices})",
+                    at.path, at.line, at.column,
+                ))
+    return errors
+
+
 # --- loading ---------------------------------------------------------------------------
 
 
@@ -354,6 +378,7 @@ def _load_file(path: Path, seen: dict[str, str]) -> list[tuple[Rule, str]]:
             where = doc.locator.locate(prefix)
             origin = f"{doc.path}:{where.line}" if where else doc.path
             rule._origin = origin
+            rule._notify_at = doc.error("", (*prefix, "notify"))
             if rule.id in seen:
                 errors.append(doc.error(
                     f"duplicate rule id {rule.id!r} (first defined at {seen[rule.id]})",
