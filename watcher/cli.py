@@ -152,6 +152,40 @@ def run(
     asyncio.run(Daemon(runtime).run())
 
 
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; off loopback needs "
+                                           "WATCHER_WEB_TOKEN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
+) -> None:
+    """Serve the change log, facts, sources, Atom feed and JSON API on the web (read-only)."""
+    import uvicorn
+
+    from watcher.web import create_app
+
+    settings = Settings()
+    if not is_loopback(host) and not settings.web_token:
+        raise fail(f"refusing to serve on {host}: set WATCHER_WEB_TOKEN to bind beyond "
+                   "loopback (every request must then carry the token)")
+    runtime = guarded(load_runtime)
+    out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False,
+              highlight=False)
+    uvicorn.run(create_app(runtime.engine, token=settings.web_token), host=host, port=port,
+                log_level="warning")
+
+
 @app.command()
 def log(
     since: Annotated[str | None, typer.Option(help="Only changes newer than this, e.g. 7d.")

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     retry_base_delay: timedelta = timedelta(seconds=30)  # first retry of a failed delivery
     delivery_max_age: timedelta = timedelta(days=2)  # then the delivery is dead-lettered
     replica_id: str = ""  # default: hostname-pid
+    # Bearer token for the web pages; required by `watcher serve` off loopback.
+    web_token: str = ""
 
     @classmethod
     def settings_customise_sources(
