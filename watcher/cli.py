@@ -37,14 +37,14 @@ outbox_app = typer.Typer(help="Inspect and retry notification deliveries.",
 app.add_typer(outbox_app, name="outbox")
 
 out = Console()
-err = Console(stderr=True)
 T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(message, markup=False, highlight=False)
+    # Plain write, not rich: a terminal-width wrap would split a file:line message.
+    sys.stderr.write(message.rstrip("\n") + "\n")
     return typer.Exit(code)
 
 

@@ -122,7 +122,9 @@ class Runtime:
         Returns how many baseline rows changed (0 on a second run)."""
         store.migrate(self.engine)
         with store.transaction(self.engine) as session:
-            changed = seed_baseline(session, self.config.baseline.seed_facts(), utcnow())
+            changed = seed_baseline(
+                session, [(e.known_fact(), e.quote) for e in self.config.baseline.entries],
+                utcnow())
         self.register_sources()
         return changed
 
