@@ -52,6 +52,7 @@ _CJK_PREFIX = _alternation([p for p in _PREFIXES if not p.isascii()])
 
 _AMOUNT = re.compile(
     rf"""
+    (?=[HUSRCNAMEGJ$€£¥港美人歐英日\d零〇一二兩三四五六七八九十百千])  # fail fast elsewhere
     (?:(?<![A-Za-z])(?P<pre>{_ASCII_PREFIX})|(?P<zpre>{_CJK_PREFIX}))?\s?
     (?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?|[零〇一二兩三四五六七八九十百千]+)
     (?:\s?(?P<emult>billion|million|thousand|bn|mn|b|m|k)(?![A-Za-z]))?

@@ -13,7 +13,9 @@ the text, not with sentences times names. Within a sentence:
   is only a place ("in Tseung Kwan O InnoPark"). A new name needs a cue, and a new
   facility must sound like I&T.
 
-Then one fact per key per document: the mention with an amount and a status wins.
+Then one fact per key per document: the mention with an amount and a status wins (its
+evidence, amount and status), and it gathers the attributes (cap, matching ratio...) that
+other sentences stated about the same key.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from watcher.extract.amounts import Amount, find_amounts
 from watcher.extract.gazetteer import Entity, Gazetteer, slugify
@@ -31,6 +33,7 @@ from watcher.extract.sentences import Sentence, split_sentences
 from watcher.extract.shapes import (
     find_candidates,
     find_production_lines,
+    production_line_owner,
     sounds_like_innovation,
 )
 from watcher.extract.status import StatusCue, find_status_cues, nearest_cue
@@ -43,6 +46,7 @@ _NEW_THING_CUES = frozenset({Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_C
 _LOCATIVE = re.compile(
     r"(?:\b(?:in|at|within|inside|located\s+in|situated\s+in|near|from)\s+(?:the\s+)?"
     r"|位於|在|於)$", re.IGNORECASE)
+_TITLE_AFTER = re.compile(r"局長|署長|處長|主席|總裁|行政總裁|總幹事")
 _RATIO = re.compile(r"(?<![\d:])([1-9])\s*:\s*([1-9])(?![\d:])")
 _RATIO_CONTEXT = re.compile(r"match|ratio|basis|配對|比例", re.IGNORECASE)
 _FRACTIONS = {"one-third": "1/3", "one third": "1/3", "two-thirds": "2/3", "two thirds": "2/3",
@@ -93,13 +97,17 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
         return []
     starts = [s.start for s in sentences]
     mentions = gazetteer.find(text)
-    spans = [(m.start, m.end) for m in mentions]
+    covered = bytearray(len(text) + 1)  # 1 where a known name is written
+    for m in mentions:
+        covered[m.start:m.end] = b"\x01" * (m.end - m.start)
     names: list[tuple[int, object]] = [
         (m.start, _Name(m.entity.kind, m.entity.key, m.entity.name, m.text, m.start, m.end, True))
         for m in mentions
+        # "創新科技及工業局局長" is a person's title, not news about the bureau.
+        if not (m.entity.kind is FactKind.ORGANISATION and _TITLE_AFTER.match(text, m.end))
     ]
     for cand in find_candidates(text):
-        if any(s < cand.end and cand.start < e for s, e in spans):
+        if 1 in covered[cand.start:cand.end]:
             continue  # part of a known name: "Microelectronics Centre" in a longer alias
         resolved = gazetteer.resolve(cand.name)
         if resolved is not None:
@@ -107,30 +115,54 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
         else:
             names.append((cand.start, _Name(cand.kind, slugify(cand.name), cand.name, cand.name,
                                             cand.start, cand.end, False)))
-    for owner, start, end in find_production_lines(text):
-        key = "production-line" + (f"-{slugify(owner)}" if owner else "")
-        name = f"{owner} production line" if owner else "Production line"
-        names.append((start, _Name(FactKind.FACILITY, key, name, text[start:end], start, end,
-                                   False)))
+    for start, end in find_production_lines(text):
+        # A production line is worth a fact only as some company's: "ABC Ltd will set up
+        # a production line". Unowned ("new smart production lines") is policy talk.
+        lo = starts[max(0, bisect_right(starts, start) - 1)]
+        owner = production_line_owner(text, lo, start)
+        if owner and gazetteer.resolve(owner) is None:
+            names.append((start, _Name(FactKind.FACILITY, f"production-line-{slugify(owner)}",
+                                       f"{owner} production line", text[start:end], start, end,
+                                       False)))
     by_names = _bucket(starts, names)
     by_amounts = _bucket(starts, [(a.start, a) for a in find_amounts(text)])
-    by_cues = _bucket(starts, [(c.start, c) for c in find_status_cues(text)])
+    masked = _mask(text, names)
     facts: list[Fact] = []
     for index, sentence in enumerate(sentences):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
         if not found and not amounts:
             continue
+        # Cues only matter where there is a name or an amount: look for them only there.
+        cues = [replace(c, start=c.start + sentence.start, end=c.end + sentence.start)
+                for c in find_status_cues(masked[sentence.start:sentence.end])]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, _Name)],
-            [a for a in amounts if isinstance(a, Amount)],
-            [c for c in by_cues.get(index, []) if isinstance(c, StatusCue)],
-            gazetteer, language))
+            [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))
     return facts
+
+
+def _mask(text: str, names: list[tuple[int, object]]) -> str:
+    """``text`` with every name blanked out, so that no name lends its words to a status
+    cue ("再工業化資助計劃於2020年推出" is "launched", not "計劃...推出" planned)."""
+    chars = list(text)
+    for _, name in names:
+        if isinstance(name, _Name):
+            chars[name.start:name.end] = "\0" * (name.end - name.start)
+    return "".join(chars)
 
 
 def _known(entity: Entity, text: str, start: int, end: int) -> _Name:
     return _Name(entity.kind, entity.key, entity.name, text, start, end, True)
+
+
+_PARENT_BEFORE = re.compile(r"\bunder\s+(?:the\s+)?$", re.IGNORECASE)
+_PARENT_AFTER = re.compile(r"^(?:轄)?下")
+
+
+def _is_parent(text: str, name: _Name) -> bool:
+    before = text[max(0, name.start - 12):name.start]
+    return bool(_PARENT_BEFORE.search(before) or _PARENT_AFTER.match(text, name.end))
 
 
 def _distance(name: _Name, amount: Amount) -> int:
@@ -148,12 +180,15 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[_Name], amounts: 
         if generic is not None:
             funding.append(generic)
             names.append(generic)
-    for amount, role in fund_amounts:  # each amount goes to the nearest funding name
-        if funding:
-            min(funding, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
+    # Each amount goes to the nearest funding name; a parent named as the frame ("under the
+    # ITF", "創新及科技基金下的") takes none while a scheme of its own is named.
+    takers = [n for n in funding if not _is_parent(text, n)] or funding
+    for amount, role in fund_amounts:
+        if takers:
+            min(takers, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
     facts = []
     for name in names:
-        cue = nearest_cue(cues, name.start, name.end)
+        cue = _status_cue(text, name, names, cues)
         if name.kind is FactKind.FUNDING:
             fact = _funding_fact(text, sentence, name, cue, funding, language)
         else:
@@ -161,6 +196,37 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[_Name], amounts: 
         if fact is not None:
             facts.append(fact)
     return facts
+
+
+_ALLOWED: dict[FactKind, frozenset[Status]] = {
+    FactKind.FUNDING: frozenset(Status) - {Status.UNDER_CONSTRUCTION, Status.OPENED},
+    FactKind.FACILITY: frozenset(Status) - {Status.EARMARKED, Status.LAUNCHED},
+    FactKind.ORGANISATION: frozenset({Status.CONTEMPLATED, Status.PLANNED, Status.ESTABLISHED,
+                                      Status.EXISTING, Status.CLOSED}),
+    FactKind.FIGURE: frozenset(),
+}
+
+
+def _status_cue(text: str, name: _Name, names: list[_Name], cues: list[StatusCue]
+                ) -> StatusCue | None:
+    """The cue that speaks of ``name``: the nearest cue of a status its kind can have,
+    skipping a cue after the name that has an object of its own ("HKSTP plans to build
+    a Quantum Centre": "plans to" is the centre's, not HKSTP's) or a nearer subject
+    ("元朗創新園微電子中心正式開幕": the centre opened, not the InnoPark)."""
+    others = [o for o in names if o is not name and o.key != name.key
+              and not _LOCATIVE.search(text, max(0, o.start - 20), o.start)]
+    usable = []
+    for cue in cues:
+        if cue.status not in _ALLOWED[name.kind]:
+            continue
+        if cue.start >= name.end and any(
+            cue.end <= o.start <= cue.end + 40  # the cue has an object of its own
+            or name.end <= o.start < cue.start  # a nearer name is the cue's subject
+            for o in others
+        ):
+            continue
+        usable.append(cue)
+    return nearest_cue(usable, name.start, name.end)
 
 
 def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, Role]],
@@ -244,8 +310,15 @@ def _merge(facts: list[Fact]) -> list[Fact]:
     """One fact per key: the most informative mention (amount, then status, then
     attributes); the first mention wins a tie."""
     best: dict[str, Fact] = {}
+    attributes: dict[str, dict[str, str]] = defaultdict(dict)
     for fact in facts:
         current = best.get(fact.key)
         if current is None or _score(fact) > _score(current):
             best[fact.key] = fact
-    return list(best.values())
+        for name, value in fact.attributes:  # a scheme's terms, from whichever sentence
+            attributes[fact.key].setdefault(name, value)
+    merged = []
+    for key, fact in best.items():
+        terms = {**attributes[key], **dict(fact.attributes)}
+        merged.append(replace(fact, attributes=tuple(sorted(terms.items()))))
+    return merged

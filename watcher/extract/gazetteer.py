@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 _SPELLINGS = {"center": "centre", "centers": "centres", "program": "programme",
               "programs": "programmes", "organization": "organisation"}
-_WORD_VARIANTS = {"centre": "(?:centre|center)", "centres": "(?:centres|centers)",
-                  "programme": "(?:programme|program)", "programmes": "(?:programmes|programs)"}
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
@@ -94,33 +92,59 @@ class _EntityModel(BaseModel):
     aliases: tuple[str, ...] = ()
 
 
-def _alias_pattern(alias: str) -> str:
-    """A regex for one alias: flexible spaces, quotes, hyphens and spelling."""
-    parts = []
-    for word in alias.split():
-        variant = _WORD_VARIANTS.get(word.lower())
-        if variant:
-            parts.append(variant)
-            continue
-        chars = []
-        for char in word:
-            if char in "'’":
-                chars.append("['’]")
-            elif char == "-":
-                chars.append("[-‐‑–]?")
-            else:
-                chars.append(re.escape(char))
-        parts.append("".join(chars))
-    body = r"\s+".join(parts)
-    # Abbreviations (AMC, InnoHK, RAISe+) keep their case; names ignore it.
+_CASELESS_WORD_END = r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
+
+
+def _spellings(alias: str) -> list[str]:
+    """The alias and its other spellings ("Centre" -> also "Center")."""
+    out = [alias]
+    for word, variant in (("Centre", "Center"), ("centre", "center"),
+                          ("Programme", "Program"), ("programme", "program")):
+        out += [a.replace(word, variant) for a in out if word in a]
+    return out
+
+
+def _units(alias: str) -> list[str]:
+    """An alias as regex pieces, one per character: flexible spaces, quotes and hyphens;
+    abbreviations (AMC, InnoHK, RAISe+) keep their case, names ignore it."""
     exact = " " not in alias and sum(c.isupper() for c in alias) >= 2
-    if alias.isascii() and not exact:
-        body = f"(?i:{body})"
-    if alias[0].isascii() and alias[0].isalnum():
-        body = r"(?<![A-Za-z0-9])" + body
+    units = []
+    for char in alias:
+        if char.isspace():
+            units.append(r"\s+")
+        elif char in "'’":
+            units.append("['’]")
+        elif char == "-":
+            units.append("[-‐‑–]?")
+        elif char.isascii() and char.isalpha() and not exact:
+            units.append(f"[{char.lower()}{char.upper()}]")
+        else:
+            units.append(re.escape(char))
     if alias[-1].isascii() and (alias[-1].isalnum() or alias[-1] in "+)"):
-        body += r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
-    return body
+        units.append(_CASELESS_WORD_END)  # plural, possessive, then a word boundary
+    return units
+
+
+def _trie_pattern(aliases: Iterable[str]) -> str:
+    """One regex for many aliases, factored as a trie so that matching costs about one
+    step per character of text rather than one per alias. Longer aliases win: at each
+    node the branches are tried before the end."""
+    trie: dict[str, Any] = {}
+    for alias in aliases:
+        node = trie
+        for unit in _units(alias):
+            node = node.setdefault(unit, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        branches = [unit + render(child) for unit, child in node.items() if unit]
+        if "" in node:
+            branches.append("")
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return render(trie)
 
 
 class Gazetteer:
@@ -141,9 +165,13 @@ class Gazetteer:
                     raise ValueError(
                         f"alias {alias!r} names both {other!r} and {entity.key!r}"
                     )
-        spellings = {a for e in self._entities.values() for a in (e.name, *e.aliases)}
-        ordered = sorted(spellings, key=lambda a: (-len(a), a))
-        self._regex = re.compile("|".join(_alias_pattern(a) for a in ordered))
+        spellings = {v for e in self._entities.values() for a in (e.name, *e.aliases)
+                     for v in _spellings(a)}
+        ascii_start = sorted(a for a in spellings if a[0].isascii() and a[0].isalnum())
+        other_start = sorted(a for a in spellings if a not in set(ascii_start))
+        self._regex = re.compile(
+            r"(?<![A-Za-z0-9])" + _trie_pattern(ascii_start) + "|" + _trie_pattern(other_start)
+        )
 
     @classmethod
     def from_baseline(cls, baseline: Baseline | None = None, *, packaged: bool = True

@@ -67,7 +67,8 @@ _IT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PRODUCTION_LINE = re.compile(r"\bproduction\s+lines?\b|生產線", re.IGNORECASE)
-_OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*")
+# A company-like name; "HK" of "HK$800 million" is not one.
+_OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*(?![\w$])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,14 +136,14 @@ def find_candidates(text: str) -> list[Candidate]:
     return sorted(_english(text) + _chinese(text), key=lambda c: c.start)
 
 
-def find_production_lines(text: str) -> list[tuple[str, int, int]]:
-    """``(owner, start, end)`` of each production line mentioned; the owner is the last
-    capitalised name before it ("Vitasoy will set up a production line" -> "Vitasoy"),
-    or "" when none is written."""
-    found = []
-    for match in _PRODUCTION_LINE.finditer(text):
-        owners = [m.group() for m in _OWNER.finditer(text, max(0, match.start() - 160),
-                                                      match.start())]
-        owners = [o for o in owners if o.split()[0].lower() not in _LEADING_STOP]
-        found.append((owners[-1] if owners else "", match.start(), match.end()))
-    return found
+def find_production_lines(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each "production line" / "生產線" in ``text``."""
+    return [(m.start(), m.end()) for m in _PRODUCTION_LINE.finditer(text)]
+
+
+def production_line_owner(text: str, lo: int, start: int) -> str:
+    """The last capitalised name in ``text[lo:start]`` ("Vitasoy will set up a production
+    line" -> "Vitasoy"), or "" when none is written."""
+    owners = [m.group() for m in _OWNER.finditer(text, lo, start)]
+    owners = [o for o in owners if o.split()[0].lower() not in _LEADING_STOP]
+    return owners[-1] if owners else ""

@@ -41,7 +41,7 @@ _CUES: list[tuple[Status, str]] = [
     (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
     (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
     (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?{_ZH_EST}"),
-    (_P, r"籌建|籌劃|將設"),
+    (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # contemplated
     (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
     (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
@@ -64,7 +64,8 @@ _CUES: list[tuple[Status, str]] = [
     # opened
     (_O, r"\b(?:officially\s+|formally\s+)?opened\b|\bcommence[ds]?\s+operations?\b"),
     (_O, r"\b(?:came|come|comes)\s+into\s+operation\b|\b(?:began|begun|started)\s+operations?\b"),
-    (_O, r"\bopening\s+(?:ceremony|of)\b|\bgrand\s+opening\b|\binaugurat\w+"),
+    (_O, r"\b(?:officially|formally)\s+opens\b|\bopening\s+(?:ceremony|of)\b"),
+    (_O, r"\bgrand\s+opening\b|\binaugurat\w+"),
     (_O, r"\b(?:is|are)\s+now\s+(?:open|operational|in\s+operation)\b"
          r"(?!\s+for\s+applications?)"),
     (_O, r"(?:正式|已)?(?:啟用|開幕|開業)|投入(?:運作|服務|使用)|開始運作"),
@@ -75,13 +76,35 @@ _CUES: list[tuple[Status, str]] = [
     (_S, r"(?<!well-)(?<!well\s)\bestablished\b"),
     (_S, r"(?:已|正式)?成立了?|已設立"),
     # existing
-    (_X, r"\bboasts?\b|\bexisting\b|\bcurrently\s+(?:has|have|houses?)\b|現有"),
+    (_X, r"\bboasts?\b|\bexisting\b|\bcurrently\s+(?:has|have|houses?)\b"),
+    (_X, r"現有"),
     # closed
     (Status.CLOSED, r"\b(?:closed|ceased\s+operations?|terminated|discontinued)\b"),
-    (Status.CLOSED, r"\b(?:wound\s+up|shut\s+down)\b|(?:已)?(?:結束|停止運作|關閉|截止申請)"),
+    (Status.CLOSED, r"\b(?:wound\s+up|shut\s+down)\b"),
+    (Status.CLOSED, r"(?:已)?(?:結束|停止運作|關閉|截止申請)"),
 ]
 
-_REGEX = re.compile("|".join(f"(?P<c{i}>{p})" for i, (_, p) in enumerate(_CUES)), re.IGNORECASE)
+# Every pattern is either English or Chinese. The scanner only tries the English ones at
+# the start of a word beginning with a letter some cue begins with, and the Chinese ones
+# at a character some Chinese cue begins with: most positions fail at once.
+_EN_FIRST = "abcdefghilopqrstuw"
+_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截"
+
+
+def _is_chinese(pattern: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in pattern)
+
+
+def _alternation(chinese: bool) -> str:
+    return "|".join(f"(?P<c{i}>{p})" for i, (_, p) in enumerate(_CUES)
+                    if _is_chinese(p) == chinese)
+
+
+_REGEX = re.compile(
+    rf"(?<![A-Za-z])(?=[{_EN_FIRST}])(?:{_alternation(False)})"
+    rf"|(?=[{_ZH_FIRST}])(?:{_alternation(True)})",
+    re.IGNORECASE,
+)
 _STATUS_OF_GROUP = {f"c{i}": status for i, (status, _) in enumerate(_CUES)}
 
 
