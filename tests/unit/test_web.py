@@ -288,3 +288,37 @@ def test_pages_on_postgresql(postgres_url: str) -> None:
             assert client.get("/sources").status_code == 200
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True),
+    ("localhost", True), ("0.0.0.0", False), ("192.0.2.7", False), ("example.org", False),
+])
+def test_is_loopback(host: str, loopback: bool) -> None:
+    from watcher.cli import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_serve_refuses_a_public_address_without_a_token(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from watcher.cli import app
+
+    monkeypatch.delenv("WATCHER_WEB_TOKEN", raising=False)
+    monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    monkeypatch.chdir(tmp_path)  # no watcher.toml here
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9"])
+    assert result.exit_code == 2
+    assert "refusing to serve on 0.0.0.0: set WATCHER_WEB_TOKEN" in result.output
+    assert not (tmp_path / "w.db").exists()  # refused before touching anything
+
+
+def test_state_text_reads_like_the_article() -> None:
+    from watcher.web.views import state_text
+
+    assert state_text(10_000_000_000, "earmarked") == "HK$10 billion, earmarked"
+    assert state_text(None, None, {"value": "27", "unit": "percent"}) == "27%"
+    assert state_text(None, "under_construction", {}) == "under construction"
+    assert state_text(None, None) == "–"

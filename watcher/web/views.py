@@ -36,8 +36,15 @@ def field_label(field: str) -> str:
     return {"amount_hkd": "amount"}.get(field, field.replace("_", " "))
 
 
-def state_text(amount_hkd: int | None, status: str | None) -> str:
-    parts = [p for p in (format_hkd(amount_hkd), format_status(status)) if p]
+def state_text(amount_hkd: int | None, status: str | None,
+               attributes: dict[str, Any] | None = None) -> str:
+    """"HK$10 billion, earmarked"; a figure reads "27 percent"."""
+    figure = ""
+    if attributes and attributes.get("value") not in (None, ""):
+        unit = str(attributes.get("unit") or "")
+        figure = f"{attributes['value']}%" if unit == "percent" else \
+            f"{attributes['value']} {unit}".strip()
+    parts = [p for p in (format_hkd(amount_hkd), figure, format_status(status)) if p]
     return ", ".join(parts) or "–"
 
 

@@ -1,0 +1,79 @@
+"""A real browser on the change log: Debian's Chromium, driven by Playwright, against
+uvicorn serving the app on 127.0.0.1, over a SQLite file filled through the store.
+
+It loads the change log, filters it, opens a change, follows the evidence link to the
+press release (served by a local HTTP server), and saves a screenshot. Set
+WATCHER_SCREENSHOT=docs/screenshot-changelog.png to also write the README's picture.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.helpers.http_server import LocalServer
+from tests.helpers.web_data import page_bodies, populate
+from tests.helpers.web_server import serve_app
+from watcher import store
+from watcher.web import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: Path) -> None:
+    pages = {path: (200, {"Content-Type": "text/html; charset=utf-8"}, body)
+             for path, body in page_bodies().items()}
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+    store.migrate(engine)
+    with LocalServer(pages) as site:
+        ids = populate(engine, page_base=site.base_url)
+        with serve_app(create_app(engine)) as base:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)  # bounded: a hang fails, never waits forever
+            page.goto(base + "/")
+            assert page.locator("table.changes tbody tr").count() == len(ids)
+            if os.environ.get("WATCHER_SCREENSHOT"):
+                page.screenshot(path=os.environ["WATCHER_SCREENSHOT"], full_page=True)
+
+            page.select_option("select[name=kind]", "facility")
+            page.fill("input[name=q]", "InnoPark")
+            page.click("button[type=submit]")
+            page.wait_for_url("**/?*kind=facility*")
+            links = page.locator("a.change-link")
+            assert links.count() == 2
+            assert "Microelectronics Centre" in page.locator("table.changes").inner_text()
+
+            page.click("a.change-link >> text=Microelectronics Centre")
+            page.wait_for_url(f"**/changes/{ids['mec-opened']}")
+            assert "planned -> opened" in page.locator("h1").inner_text()
+            assert "commenced operation today" in page.locator("mark#evidence").inner_text()
+            shot = tmp_path / "change.png"
+            page.screenshot(path=str(shot), full_page=True)
+
+            page.click("a.source-link")
+            page.wait_for_url(f"{site.base_url}/itf/en/news/mec-opening.html*")
+            assert "commenced operation today" in page.locator("#evidence").inner_text()
+            assert site.hits["/itf/en/news/mec-opening.html"] == 1
+            page.close()
+    engine.dispose()
+    data = shot.read_bytes()
+    assert data.startswith(PNG) and len(data) > 10_000
