@@ -89,24 +89,23 @@ def _marks(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], ya
     out[path] = node.start_mark
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*path, key, "__key__")] = key_node.start_mark
-            _marks(value_node, (*path, key), out)
+            out[(*path, key_node.value, "__key__")] = key_node.start_mark
+            _marks(value_node, (*path, key_node.value), out)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _marks(item, (*path, index), out)
 
 
-def _locate(marks: dict[tuple[Any, ...], yaml.Mark], loc: tuple[Any, ...]
+def _locate(marks: dict[tuple[Any, ...], yaml.Mark], loc: tuple[Any, ...], *, key: bool
             ) -> yaml.Mark | None:
-    """The mark of the deepest value along ``loc`` (an unknown key points at the key)."""
+    """The mark of the deepest value along ``loc``; with ``key``, of the key naming it
+    (an unknown key is best shown where the key is written)."""
     path: tuple[Any, ...] = ()
     for step in loc:
-        if (*path, step) in marks:
-            path = (*path, step)
-        else:
+        if (*path, step) not in marks:
             break
-    key_mark = marks.get((*path[:-1], path[-1], "__key__")) if path else None
+        path = (*path, step)
+    key_mark = marks.get((*path, "__key__")) if key and path else None
     return key_mark or marks.get(path)
 
 
@@ -139,8 +138,8 @@ def load_baseline(path: Path) -> Baseline:
     marks: dict[tuple[Any, ...], yaml.Mark] = {}
     _marks(node, (), marks)
 
-    def error(message: str, loc: tuple[Any, ...]) -> ConfigError:
-        mark = _locate(marks, loc)
+    def error(message: str, loc: tuple[Any, ...], key: bool = False) -> ConfigError:
+        mark = _locate(marks, loc, key=key)
         return ConfigError(message, shown, mark.line + 1 if mark else None,
                            mark.column + 1 if mark else None)
 
@@ -152,7 +151,7 @@ def load_baseline(path: Path) -> Baseline:
             loc = tuple(err["loc"])
             extra = err["type"] == "extra_forbidden"
             message = f"unknown key {loc[-1]!r}" if extra else err["msg"]
-            errors.append(error(f"{_where(loc)}: {message}" if loc else message, loc))
+            errors.append(error(f"{_where(loc)}: {message}" if loc else message, loc, extra))
         raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from exc
     _check_unique(baseline, error)
     return baseline

@@ -50,10 +50,9 @@ def normalise(name: str) -> str:
     single spaces, British spelling, no leading article or trailing possessive."""
     text = unicodedata.normalize("NFKC", name).lower().replace("’", "'").replace("‘", "'")
     text = re.sub(r"[-‐‑–]", "", text)
+    text = _POSSESSIVE.sub("", _ARTICLE.sub("", " ".join(text.split())))
     text = " ".join(_SPELLINGS.get(word, word) for word in text.split())
-    text = text.replace("ization", "isation")
-    text = _ARTICLE.sub("", text)
-    return _POSSESSIVE.sub("", text).strip()
+    return text.replace("ization", "isation")
 
 
 def slugify(name: str) -> str:
