@@ -6,7 +6,8 @@ Two comparisons, in this order:
    news, even when another page has since moved the fact on (an old release re-edited
    for a typo must not "change" a fund back to its old amount).
 2. Against the current state of each key (the latest change, else the baseline). A key
-   never seen is ``new``; a different amount, a forward status move or a changed term is
+   never seen is ``new`` when the page says something about it (an amount or a status;
+   a bare mention of a body is not news); a different amount, a forward status move or a changed term is
    ``changed``.
 
 Keys the previous version of a page stated and the new version no longer does are
@@ -53,6 +54,14 @@ def _status_moves_forward(old: Status | None, new: Status | None) -> bool:
     if old is None:
         return new != Status.EXISTING
     return STATUS_RANK[new] > STATUS_RANK[old]
+
+
+def _has_substance(fact: Fact) -> bool:
+    """A fact worth announcing as new: it carries an amount or an event (a status other
+    than a bare mention)."""
+    return fact.amount_hkd is not None or (
+        fact.status is not None and fact.status != Status.EXISTING
+    )
 
 
 def compare(fact: Fact, known: KnownFact) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -103,6 +112,8 @@ def diff(
                 continue  # the page says what it said before
         known = current.get(fact.key)
         if known is None:
+            if not _has_substance(fact):
+                continue  # "HKSTP said..." names a body; it announces nothing about it
             changes.append(
                 Change(
                     type=ChangeType.NEW,

@@ -83,3 +83,12 @@ def test_identity_is_shared_by_twins() -> None:
                          evidence="…", amount_hkd=10, language="zh")], current={})[0]
     assert english.identity == chinese.identity
     assert english.identity != diff([fact(amount=11)], current={})[0].identity
+
+
+def test_bare_mention_of_an_unknown_body_is_not_new() -> None:
+    mention = Fact(kind=FactKind.ORGANISATION, key="hkstp", name="HKSTP", evidence="e")
+    assert diff([mention], current={}) == []
+    assert diff([fact("x", status=Status.EXISTING)], current={}) == []
+    [change] = diff([Fact(kind=FactKind.ORGANISATION, key="nido", name="NIDO", evidence="e",
+                          status=Status.PLANNED)], current={})
+    assert change.type == ChangeType.NEW
