@@ -5,7 +5,7 @@ organisation or figure with its aliases, amount, status and the sentence it rest
 Loading validates it strictly (unknown keys, bad statuses, duplicate keys and aliases
 shared by two entries are errors) and every error names the file and line::
 
-    db/baseline.yaml:42:13: entries[3].status: Input should be 'contemplated', ...
+    db/baseline.yaml:42:13: entries[3].status: ...
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError, ConfigErrors
 from watcher.models import FactKind, FactOrigin, KnownFact, Status
 
@@ -83,77 +83,14 @@ class Baseline(_Strict):
         return next((e for e in self.entries if e.key == key), None)
 
 
-def _marks(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], yaml.Mark]
-           ) -> None:
-    """Record where each value under ``node`` starts, by its path of keys and indexes."""
-    out[path] = node.start_mark
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            out[(*path, key_node.value, "__key__")] = key_node.start_mark
-            _marks(value_node, (*path, key_node.value), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _marks(item, (*path, index), out)
-
-
-def _locate(marks: dict[tuple[Any, ...], yaml.Mark], loc: tuple[Any, ...], *, key: bool
-            ) -> yaml.Mark | None:
-    """The mark of the deepest value along ``loc``; with ``key``, of the key naming it
-    (an unknown key is best shown where the key is written)."""
-    path: tuple[Any, ...] = ()
-    for step in loc:
-        if (*path, step) not in marks:
-            break
-        path = (*path, step)
-    key_mark = marks.get((*path, "__key__")) if key and path else None
-    return key_mark or marks.get(path)
-
-
-def _where(loc: tuple[Any, ...]) -> str:
-    text = ""
-    for step in loc:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text
-
-
 def load_baseline(path: Path) -> Baseline:
     """Read and validate a baseline file; :class:`ConfigError` names file and line."""
-    shown = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read baseline: {exc}", shown) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(f"invalid YAML: {exc.problem or exc}", shown,
-                          mark.line + 1 if mark else None,
-                          mark.column + 1 if mark else None) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"invalid YAML: {exc}", shown) from exc
-    if node is None or not isinstance(data, dict):
-        raise ConfigError("a baseline is a mapping with an 'entries' list", shown, 1)
-    marks: dict[tuple[Any, ...], yaml.Mark] = {}
-    _marks(node, (), marks)
-
-    def error(message: str, loc: tuple[Any, ...], key: bool = False) -> ConfigError:
-        mark = _locate(marks, loc, key=key)
-        return ConfigError(message, shown, mark.line + 1 if mark else None,
-                           mark.column + 1 if mark else None)
-
-    try:
-        baseline = Baseline.model_validate(data)
-    except ValidationError as exc:
-        errors = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            extra = err["type"] == "extra_forbidden"
-            message = f"unknown key {loc[-1]!r}" if extra else err["msg"]
-            errors.append(error(f"{_where(loc)}: {message}" if loc else message, loc, extra))
-        raise (errors[0] if len(errors) == 1 else ConfigErrors(errors)) from exc
-    _check_unique(baseline, error)
+    documents = load_documents(path, shown_as=str(path))
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise ConfigError("a baseline is one mapping with an 'entries' list", str(path), 1)
+    document = documents[0]
+    baseline: Baseline = document.validate(Baseline)
+    _check_unique(baseline, document.error)
     return baseline
 
 

@@ -102,7 +102,7 @@ def test_bad_status_names_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + GOOD_ENTRY.replace("status: planned", "status: plannd"))
     with pytest.raises(ConfigError) as info:
         load_baseline(path)
-    assert str(info.value).startswith(f"{path}:10:13: entries[0].status: Input should be")
+    assert str(info.value).startswith(f"{path}:10:13: entries[0].status: must be 'contemplated'")
     assert info.value.line == 10
 
 
@@ -110,7 +110,8 @@ def test_unknown_key_points_at_the_key(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + GOOD_ENTRY + "    amount: 5\n")
     with pytest.raises(ConfigError) as info:
         load_baseline(path)
-    assert str(info.value) == f"{path}:13:5: entries[0].amount: unknown key 'amount'"
+    assert str(info.value).startswith(
+        f"{path}:13:5: entries[0]: unknown key 'amount' (allowed: key, kind, name, ")
 
 
 def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_yaml_syntax_error_has_line(tmp_path: Path) -> None:
         load_baseline(path)
     assert info.value.path == str(path)
     assert info.value.line is not None and info.value.line >= 13
-    assert "invalid YAML" in str(info.value)
+    assert "YAML: expected ',' or ']'" in str(info.value)
 
 
 def test_shared_alias_between_two_keys_is_refused(tmp_path: Path) -> None:
@@ -141,10 +142,9 @@ def test_duplicate_key_and_missing_fields_reported_together(tmp_path: Path) -> N
     with pytest.raises(ConfigErrors) as info:
         load_baseline(write(tmp_path, broken))
     lines = str(info.value).splitlines()
-    assert any(":6:10: entries[0].key: Value error, key 'Bad Key' must be a slug" in x
-               for x in lines)
-    assert any(":7:11: entries[0].kind: Input should be" in x for x in lines)
-    assert any("entries[0].quote: Field required" in x for x in lines)
+    assert any(":6:10: entries[0].key: key 'Bad Key' must be a slug" in x for x in lines)
+    assert any(":7:11: entries[0].kind: must be 'funding'" in x for x in lines)
+    assert any("entries[0]: missing key 'quote'" in x for x in lines)
 
 
 def test_figure_needs_a_value(tmp_path: Path) -> None:
@@ -161,5 +161,5 @@ def test_not_a_baseline(tmp_path: Path, text: str) -> None:
 
 
 def test_missing_file() -> None:
-    with pytest.raises(ConfigError, match="cannot read baseline"):
+    with pytest.raises(ConfigError, match="baseline.yaml: cannot read file"):
         load_baseline(Path("/nonexistent/baseline.yaml"))
