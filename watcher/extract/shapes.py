@@ -71,6 +71,12 @@ _PRODUCTION_LINE = re.compile(r"\bproduction\s+lines?\b|生產線", re.IGNORECAS
 _OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*(?![\w$])")
 
 
+# Who a scheme pays: a production line after these words is theirs, not the subject's.
+_BENEFICIARIES = re.compile(
+    r"\b(?:manufacturers|companies|enterprises|firms|businesses|applicants|factories|"
+    r"industries|industrialists|the\s+industry|SMEs)\b|企業|廠商|公司|業界", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A name of a known shape at ``[start, end)``; ``head`` is its last word."""
@@ -142,8 +148,20 @@ def find_production_lines(text: str) -> list[tuple[int, int]]:
 
 
 def production_line_owner(text: str, lo: int, start: int) -> str:
-    """The last capitalised name in ``text[lo:start]`` ("Vitasoy will set up a production
-    line" -> "Vitasoy"), or "" when none is written."""
-    owners = [m.group() for m in _OWNER.finditer(text, lo, start)]
-    owners = [o for o in owners if o.split()[0].lower() not in _LEADING_STOP]
-    return owners[-1] if owners else ""
+    """The company whose production line ``text[start:]`` is: the last capitalised name in
+    ``text[lo:start]`` ("Vitasoy will set up a production line" -> "Vitasoy"), or "".
+
+    Nobody owns the line when the name is a fund, scheme, centre or office (by its last
+    word: "the ... Matching Fund ... to set up production lines") or when beneficiaries
+    stand between the name and the line ("subsidise manufacturers to set up production
+    lines"): those lines are policy talk, not one company's plant."""
+    owners = [m for m in _OWNER.finditer(text, lo, start)
+              if m.group().split()[0].lower() not in _LEADING_STOP]
+    if not owners:
+        return ""
+    owner = owners[-1]
+    if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS:
+        return ""
+    if _BENEFICIARIES.search(text, owner.end(), start):
+        return ""
+    return owner.group()
