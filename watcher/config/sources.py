@@ -67,6 +67,7 @@ class Entries(Strict):
 
 
 class SourceBase(Strict):
+    kind: str  # narrowed to a Literal by each kind's model
     name: str
     url: HttpUrl
     interval: timedelta | None = None

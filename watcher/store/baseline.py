@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -21,7 +22,7 @@ def seed_baseline(session: Session, facts: Iterable[tuple[KnownFact, str]], now:
                 session.exec(select(FactRow).where(FactRow.scope == BASELINE)).all()}
     changed = 0
     for fact, quote in facts:
-        values = dict(
+        values: dict[str, Any] = dict(
             kind=str(fact.kind), name=fact.name, amount_hkd=fact.amount_hkd,
             status=str(fact.status) if fact.status else None,
             attributes=dict(fact.attributes), evidence=quote,

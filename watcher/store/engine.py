@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -65,6 +65,12 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}") from exc
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query (health checks)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 @contextmanager

@@ -34,25 +34,29 @@ class Delivery:
     created_at: datetime
     next_attempt_at: datetime
     sent_at: datetime | None
+    route: str | None = None  # watcher.delivery.routing route name; None = immediate
 
 
 def _delivery(row: OutboxRow) -> Delivery:
     assert row.id is not None
     return Delivery(row.id, row.change_id, row.rule_id, row.target, row.subject, row.body,
                     row.severity, row.status, row.attempts, row.last_error, row.created_at,
-                    row.next_attempt_at, row.sent_at)
+                    row.next_attempt_at, row.sent_at, row.route)
 
 
 def enqueue(session: Session, *, change_id: int | None, source_id: int | None, rule_id: str,
             target: str, dedup_key: str, subject: str, body: str, severity: str,
-            now: datetime) -> bool:
-    """Add a delivery unless one with the same dedup key exists. True if added."""
+            now: datetime, alert_key: str | None = None, route: str | None = None,
+            not_before: datetime | None = None) -> bool:
+    """Add a delivery unless one with the same dedup key exists. True if added.
+    ``not_before`` holds it back (a digest's time, the end of quiet hours)."""
     exists = session.exec(select(OutboxRow.id).where(OutboxRow.dedup_key == dedup_key)).first()
     if exists is not None:
         return False
     row = OutboxRow(change_id=change_id, source_id=source_id, rule_id=rule_id, target=target,
                     dedup_key=dedup_key[:700], subject=subject, body=body, severity=severity,
-                    created_at=now, next_attempt_at=now)
+                    created_at=now, next_attempt_at=max(now, not_before or now),
+                    alert_key=alert_key[:600] if alert_key else None, route=route)
     try:
         with session.begin_nested():  # a concurrent replica may insert the same key first
             session.add(row)
@@ -79,6 +83,23 @@ def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
         row.next_attempt_at = now + lease
         session.add(row)
     return [_delivery(row) for row in rows]
+
+
+def last_alerted(session: Session, alert_key: str, target: str) -> datetime | None:
+    """When an alert with this key was last queued for ``target`` (for realert)."""
+    created = session.exec(
+        select(func.max(OutboxRow.created_at))
+        .where(OutboxRow.alert_key == alert_key[:600], OutboxRow.target == target)
+    ).first()
+    return created
+
+
+def defer(session: Session, delivery_id: int, until: datetime) -> None:
+    """Hand a claimed delivery back, due at ``until``; not an attempt (quiet hours)."""
+    row = session.get(OutboxRow, delivery_id)
+    if row is not None and row.status != SENT:
+        row.status, row.next_attempt_at = PENDING, until
+        session.add(row)
 
 
 def mark_sent(session: Session, delivery_id: int, now: datetime) -> None:

@@ -13,7 +13,7 @@ from watcher.store.tables import DocumentRow, FetchRow, SnapshotRow
 def prune(session: Session, before: datetime) -> tuple[int, int]:
     """Delete snapshots first seen before ``before`` that no document still points at,
     and fetch records older than ``before``. Returns (snapshots, fetches) deleted."""
-    in_use = select(DocumentRow.content_hash).where(col(DocumentRow.content_hash).is_not(None))
+    in_use = select(col(DocumentRow.content_hash)).where(col(DocumentRow.content_hash).is_not(None))
     snapshots = session.execute(
         delete(SnapshotRow).where(col(SnapshotRow.first_seen) < before,
                                   col(SnapshotRow.hash).not_in(in_use))

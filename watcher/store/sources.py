@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
 
 from watcher.store.tables import SourceRow
 from watcher.store.timeutil import as_utc
@@ -60,14 +61,14 @@ def claim(session: Session, name: str, owner: str, now: datetime, lease: timedel
     One conditional UPDATE, atomic on SQLite and PostgreSQL alike: of two replicas
     racing for the same source, exactly one sees a row count of 1.
     """
-    conditions = [
-        SourceRow.name == name,
-        or_(SourceRow.lease_until.is_(None), SourceRow.lease_until < now,  # type: ignore[union-attr,operator]
-            SourceRow.lease_owner == owner),
+    conditions: list[ColumnElement[bool]] = [
+        col(SourceRow.name) == name,
+        or_(col(SourceRow.lease_until).is_(None), col(SourceRow.lease_until) < now,
+            col(SourceRow.lease_owner) == owner),
     ]
     if not force:
         conditions.append(
-            or_(SourceRow.next_due_at.is_(None), SourceRow.next_due_at <= now + slack)  # type: ignore[union-attr,operator]
+            or_(col(SourceRow.next_due_at).is_(None), col(SourceRow.next_due_at) <= now + slack)
         )
     result = session.execute(
         update(SourceRow).where(*conditions).values(lease_owner=owner, lease_until=now + lease)
@@ -99,11 +100,21 @@ def finish_poll(session: Session, name: str, now: datetime, next_due: datetime,
     return before, row.consecutive_failures
 
 
+def renew(session: Session, name: str, owner: str, until: datetime) -> bool:
+    """Extend a lease this owner still holds (a long poll). False if it lost it."""
+    result = session.execute(
+        update(SourceRow)
+        .where(col(SourceRow.name) == name, col(SourceRow.lease_owner) == owner)
+        .values(lease_until=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def release(session: Session, name: str, owner: str) -> None:
     """Give a lease back without recording a poll (shutdown mid-poll)."""
     session.execute(
         update(SourceRow)
-        .where(SourceRow.name == name, SourceRow.lease_owner == owner)  # type: ignore[arg-type]
+        .where(col(SourceRow.name) == name, col(SourceRow.lease_owner) == owner)
         .values(lease_owner=None, lease_until=None)
     )
 

@@ -180,6 +180,10 @@ class OutboxRow(SQLModel, table=True):
     next_attempt_at: datetime = _utc_required()
     sent_at: datetime | None = _utc()
     claimed_by: str | None = Field(default=None, max_length=200)
+    # The rule's dedup key without target or time: realert looks up the last alert by it.
+    alert_key: str | None = Field(default=None, max_length=600, index=True)
+    # The route the delivery travels by (watcher.delivery.routing); None = immediate.
+    route: str | None = Field(default=None, max_length=100)
 
 
 class MetaRow(SQLModel, table=True):
