@@ -16,7 +16,7 @@ from watcher.errors import ConfigError, ConfigErrors
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE_KEYS = (
-    "name, url, interval, cron, jitter, tags, language, enabled, max_items, description, kind"
+    "kind, name, url, interval, cron, jitter, tags, language, enabled, max_items, description"
 )
 
 # The example users are told to copy (sources/gia.yaml, first block, minus extras).
