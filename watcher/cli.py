@@ -140,16 +140,59 @@ def check(
 
 @app.command()
 def run(
-    http: Annotated[str | None, typer.Option(help="Serve /healthz and /metrics on HOST:PORT.")
-                    ] = None,
+    http: Annotated[str | None, typer.Option(
+        help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
+             "127.0.0.1:9108.")] = None,
+    log_format: Annotated[str, typer.Option(help="human or json (same as the global "
+                                                 "option)")] = "",
 ) -> None:
-    """Run the daemon: poll every source on its schedule and deliver alerts."""
+    """Run the daemon: poll every source on its schedule and deliver alerts.
+
+    SIGTERM or Ctrl-C stops it cleanly; SIGHUP (or `watcher reload`) re-reads the
+    sources, rules and targets."""
+    import logging
+
+    from watcher import http as http_endpoint
     from watcher.schedule import Daemon
 
+    if log_format:
+        if log_format not in ("human", "json"):
+            raise fail(f"--log-format {log_format!r}: use human or json")
+        setup_logging(log_format, logging.getLogger().level == logging.DEBUG)
     runtime = guarded(load_runtime)
+    sock, web = None, None
     if http:
-        raise fail("--http is not available yet")
-    asyncio.run(Daemon(runtime).run())
+        try:
+            host, port = http_endpoint.parse_address(http)
+            sock = http_endpoint.bind(host, port)
+        except (ValueError, OSError) as exc:
+            raise fail(f"--http {http}: {exc}") from None
+        token = runtime.settings.web_token
+        if http_endpoint.is_loopback(host) or token:
+            from watcher.web import create_app
+
+            web = create_app(runtime.engine, token=token)
+        else:
+            logging.getLogger("watcher.http").warning(
+                "web pages not served on %s without WATCHER_WEB_TOKEN; only /healthz and "
+                "/metrics", host)
+    asyncio.run(Daemon(runtime, http_socket=sock, web=web).run())
+
+
+@app.command()
+def reload() -> None:
+    """Make the running daemon re-read sources, rules and targets (sends it SIGHUP).
+
+    The daemon is found through its pid file (WATCHER_PID_FILE; default beside the SQLite
+    database). An invalid edit is reported here, with file:line, and nothing is sent: the
+    daemon keeps running its current configuration."""
+    from watcher.pidfile import pid_file_path, signal_reload
+    from watcher.runtime import Config
+
+    settings = Settings()
+    guarded(lambda: Config.load(settings))
+    pid = guarded(lambda: signal_reload(pid_file_path(settings)))
+    out.print(f"asked the daemon (pid {pid}) to reload its configuration")
 
 
 def is_loopback(host: str) -> bool:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from watcher import store
+from watcher.cadence import next_due
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.diff import compare, diff
 from watcher.errors import ReadError
@@ -32,7 +33,6 @@ from watcher.store.timeutil import utcnow
 
 log = logging.getLogger("watcher.pipeline")
 
-POLL_LEASE = timedelta(minutes=10)  # longer than any poll; a dead replica's lease expires
 DELIVERY_LEASE = timedelta(minutes=2)
 
 
@@ -84,6 +84,8 @@ async def _fetch(rt: Runtime, url: str, states: dict[str, fact_store.PageState],
         known_hash=state.content_hash if state else None,
     )
     report.requests += 1
+    rt.metrics.record_fetch(report.source, seconds=result.elapsed_s, size=len(result.content),
+                            not_modified=result.not_modified, error=result.error is not None)
     content_hash = _hash(result.content) if result.ok and result.content else None
     fetched.results.append((result, content_hash))
     if result.error:
@@ -232,7 +234,7 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
             _store_page(rt, session, source, source_id, page, facts, report, now, alert)
         error = report.error
         before, after = source_store.finish_poll(session, source.name, now,
-                                                 now + source.every, error)
+                                                 next_due(source, now), error)
         if alert:
             _source_events(rt, session, source, source_id, before, after, error, now, report)
 
@@ -278,11 +280,28 @@ def _source_events(rt: Runtime, session: Session, source: SourceBase, source_id:
                                   source_id=source_id, now=now)
 
 
-def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool) -> bool:
+def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool,
+           lease: timedelta) -> bool:
     slack = min(source.every / 10, timedelta(minutes=1)) + (source.jitter or timedelta(0))
     with store.transaction(rt.engine) as session:
-        return source_store.claim(session, source.name, rt.owner, now, POLL_LEASE,
+        return source_store.claim(session, source.name, rt.owner, now, lease,
                                   force=force, slack=slack)
+
+
+async def _keep_lease(rt: Runtime, name: str, lease: timedelta) -> None:
+    """Renew the lease while a poll runs: the lease can stay short (a killed replica's
+    sources are free soon) and still cover a poll that takes longer than it."""
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        try:
+            await asyncio.to_thread(_renew, rt, name, lease)
+        except Exception:  # a database hiccup; the next renewal may succeed
+            log.warning("could not renew the lease on %s", name, exc_info=True)
+
+
+def _renew(rt: Runtime, name: str, lease: timedelta) -> None:
+    with store.transaction(rt.engine) as session:
+        source_store.renew(session, name, rt.owner, utcnow() + lease)
 
 
 async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
@@ -290,9 +309,13 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     """Poll one source end to end. Never raises for a source's own trouble: errors are
     recorded on the source and returned in the report."""
     report = PollReport(source=source.name)
-    if not await asyncio.to_thread(_claim, rt, source, utcnow(), force):
+    lease = timedelta(seconds=rt.settings.poll_lease_s)
+    if not await asyncio.to_thread(_claim, rt, source, utcnow(), force, lease):
         report.skipped = True
+        rt.metrics.record_poll(source.name, skipped=True, error=False, changes=0,
+                               finished_at=utcnow())
         return report
+    keeper = asyncio.create_task(_keep_lease(rt, source.name, lease))
     try:
         fetched = await fetch_source(rt, source, report)
         extracted = await asyncio.to_thread(_extract_pages, rt, fetched.pages)
@@ -305,8 +328,16 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
         log.exception("poll of %s failed", source.name)
         report.errors.append(f"{exc.__class__.__name__}: {exc}")
         await asyncio.to_thread(_record_failure, rt, source, report.error or "", utcnow())
+    finally:
+        keeper.cancel()
     for error in report.errors:
         log.warning("%s: %s", source.name, error)
+    rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
+                           changes=report.changes, finished_at=utcnow())
+    log.info("polled %s: %d requests, %d not modified, %d documents, %d changes, "
+             "%d alerts%s", source.name, report.requests, report.not_modified,
+             report.documents, report.changes, report.alerts,
+             ", with errors" if report.errors else "")
     return report
 
 
@@ -318,7 +349,7 @@ def _release(rt: Runtime, name: str) -> None:
 def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) -> None:
     try:
         with store.transaction(rt.engine) as session:
-            source_store.finish_poll(session, source.name, now, now + source.every, error)
+            source_store.finish_poll(session, source.name, now, next_due(source, now), error)
     except Exception:
         log.exception("could not record the failure of %s", source.name)
 
@@ -351,4 +382,5 @@ async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
                 report.failed += 1
                 log.warning("delivery %s to %s failed: %s", delivery.id, delivery.target,
                             result.error)
+    rt.metrics.record_deliveries(sent=report.sent, failed=report.failed, dead=report.dead)
     return report

@@ -26,6 +26,7 @@ from watcher.config.targets import Target, load_targets
 from watcher.extract import Gazetteer
 from watcher.fetch import Fetcher
 from watcher.notify import SendResult, console_send, send
+from watcher.observe import Metrics
 from watcher.settings import Settings
 from watcher.store import sources as source_store
 from watcher.store.baseline import seed_baseline
@@ -70,6 +71,7 @@ class Runtime:
     config: Config
     owner: str
     _fetcher: Fetcher | None = field(default=None, repr=False)
+    metrics: Metrics = field(default_factory=Metrics, repr=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:

@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import zlib
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from starlette.types import ASGIApp
 
 from watcher import store
-from watcher.config.sources import SourceBase
+from watcher.cadence import TIMEZONE, trigger_for
 from watcher.errors import ConfigError
+from watcher.pidfile import pid_file_path, remove_pid, write_pid
 from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.runtime import Runtime
 from watcher.store import sources as source_store
@@ -29,10 +32,9 @@ from watcher.store.timeutil import utcnow
 
 log = logging.getLogger("watcher.daemon")
 
-TIMEZONE = ZoneInfo("Asia/Hong_Kong")
-DISPATCH_EVERY = timedelta(seconds=10)
+__all__ = ["TIMEZONE", "Daemon", "first_run", "trigger_for"]
+
 STARTUP_SPREAD = timedelta(seconds=60)  # due sources start within this window
-SHUTDOWN_GRACE_S = 5.0
 
 
 def first_run(name: str, every: timedelta, due: datetime | None, now: datetime,
@@ -49,25 +51,29 @@ def first_run(name: str, every: timedelta, due: datetime | None, now: datetime,
     return now + timedelta(seconds=offset)
 
 
-def trigger_for(source: SourceBase, start: datetime) -> IntervalTrigger | CronTrigger:
-    if source.cron:
-        return CronTrigger.from_crontab(source.cron, timezone=TIMEZONE)
-    jitter = int(source.jitter.total_seconds()) if source.jitter else None
-    return IntervalTrigger(seconds=int(source.every.total_seconds()), start_date=start,
-                           jitter=jitter, timezone=TIMEZONE)
-
-
 class Daemon:
-    def __init__(self, runtime: Runtime, *, dispatch_every: timedelta = DISPATCH_EVERY,
-                 spread: timedelta = STARTUP_SPREAD) -> None:
+    def __init__(self, runtime: Runtime, *, dispatch_every: timedelta | None = None,
+                 spread: timedelta | None = None, http_socket: socket.socket | None = None,
+                 web: ASGIApp | None = None) -> None:
+        settings = runtime.settings
         self.runtime = runtime
-        self.dispatch_every = dispatch_every
-        self.spread = spread
+        self.dispatch_every = dispatch_every or timedelta(seconds=settings.dispatch_every_s)
+        self.spread = spread if spread is not None else timedelta(
+            seconds=settings.startup_spread_s)
+        self.shutdown_grace_s = settings.shutdown_grace_s
         self.scheduler = AsyncIOScheduler(timezone=TIMEZONE, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": 300,
+            "coalesce": True, "max_instances": 1,
+            "misfire_grace_time": max(1, int(settings.misfire_grace_s)),
         })
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[object]] = set()
+        self.http_socket = http_socket
+        self.web = web
+
+    @property
+    def running(self) -> bool:
+        """The scheduler runs and the daemon is not shutting down (for /healthz)."""
+        return bool(self.scheduler.running) and not self.stopping.is_set()
 
     # -- jobs ------------------------------------------------------------------------
     async def _poll(self, name: str) -> None:
@@ -82,8 +88,8 @@ class Daemon:
         if not self.stopping.is_set():
             await self._tracked(dispatch_outbox(self.runtime))
 
-    async def _tracked(self, coroutine: object) -> None:
-        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    async def _tracked(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
         self.in_flight.add(task)
         try:
             await task
@@ -105,11 +111,16 @@ class Daemon:
             if job.id.startswith("source:") and job.id[7:] not in wanted:
                 job.remove()
         for name, source in wanted.items():
-            start = first_run(name, source.every, due.get(name), now, self.spread)
+            remembered = due.get(name)
+            start = first_run(name, source.every, remembered, now, self.spread)
             trigger = trigger_for(source, start)
+            # A cron source runs at its times; only one that missed its time while the
+            # daemon was down (overdue in the database) gets an early, spread first poll.
+            overdue = remembered is not None and remembered <= now
+            first = start if source.cron is None or overdue else trigger.get_next_fire_time(
+                None, now)
             self.scheduler.add_job(self._poll, trigger, args=[name], id=f"source:{name}",
-                                   name=name, replace_existing=True,
-                                   next_run_time=start if source.cron is None else None)
+                                   name=name, replace_existing=True, next_run_time=first)
         log.info("scheduled %d sources", len(wanted))
 
     def reload(self) -> None:
@@ -127,24 +138,46 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        pid_file = pid_file_path(self.runtime.settings)
+        write_pid(pid_file)
+        try:
+            await self._serve()
+        finally:
+            remove_pid(pid_file)
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
+        log.info("stopped")
+
+    async def _serve(self) -> None:
+        server = None
+        if self.http_socket is not None:
+            from watcher.http import HttpServer, create_http_app
+
+            server = HttpServer(create_http_app(self.runtime.engine, self.runtime.metrics,
+                                                lambda: self.running, self.web),
+                                self.http_socket)
         async with self.runtime.network():
             self.schedule_sources()
             self.scheduler.add_job(self._dispatch, IntervalTrigger(
                 seconds=self.dispatch_every.total_seconds(), timezone=TIMEZONE),
                 id="outbox", next_run_time=datetime.now(TIMEZONE))
             self.scheduler.start()
+            if server is not None:
+                server.start()
             log.info("watcher running as %s with %d sources", self.runtime.owner,
                      len(self.runtime.sources))
             await self.stopping.wait()
             log.info("stopping: no new polls; waiting up to %.0fs for %d in flight",
-                     SHUTDOWN_GRACE_S, len(self.in_flight))
+                     self.shutdown_grace_s, len(self.in_flight))
             self.scheduler.shutdown(wait=False)
             if self.in_flight:
-                _, pending = await asyncio.wait(set(self.in_flight), timeout=SHUTDOWN_GRACE_S)
+                _, pending = await asyncio.wait(set(self.in_flight),
+                                                timeout=self.shutdown_grace_s)
                 for task in pending:
                     task.cancel()
                 if pending:
+                    log.info("abandoned %d polls in flight; their leases are released",
+                             len(pending))
                     await asyncio.wait(pending, timeout=2)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
-        log.info("stopped")
+            if server is not None:
+                await server.stop()

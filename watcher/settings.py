@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     replica_id: str = ""  # default: hostname-pid
     # Bearer token for the web pages; required by `watcher serve` off loopback.
     web_token: str = ""
+    # The daemon (`watcher run`). The pid file lets `watcher reload` find it; default:
+    # watcher.pid beside a SQLite database, else in the temporary directory.
+    pid_file: Path | None = None
+    dispatch_every_s: float = 10.0  # how often the outbox dispatcher runs
+    startup_spread_s: float = 60.0  # due sources' first polls spread over this window
+    shutdown_grace_s: float = 5.0  # in-flight polls get this long on SIGTERM, then cancel
+    misfire_grace_s: float = 300.0  # a poll that could not start on time runs this late
+    # A replica holds a source's lease while polling and renews it every third of this;
+    # a killed replica's sources are free again at most this long after it died.
+    poll_lease_s: float = 60.0
 
     @classmethod
     def settings_customise_sources(
