@@ -19,6 +19,8 @@ from sqlmodel import Session
 from watcher import store
 from watcher.cadence import next_due
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
+from watcher.delivery.dispatch import DispatchReport, dispatch
+from watcher.delivery.enqueue import enqueue_alerts
 from watcher.diff import compare, diff
 from watcher.errors import ReadError
 from watcher.extract import extract
@@ -27,7 +29,6 @@ from watcher.read import ensure_readable, read_entries, read_feed, read_links, r
 from watcher.rules import Event, evaluate
 from watcher.runtime import Runtime
 from watcher.store import facts as fact_store
-from watcher.store import outbox
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
 
@@ -209,15 +210,10 @@ def _extract_pages(rt: Runtime, pages: list[Page]) -> list[list[Fact]]:
 
 def _enqueue(rt: Runtime, session: Session, alerts: list[Alert], *, change_id: int | None,
              source_id: int | None, now: datetime) -> int:
-    added = 0
-    for alert in alerts:
-        for target in rt.targets_for(alert.tags):
-            added += outbox.enqueue(
-                session, change_id=change_id, source_id=source_id, rule_id=alert.rule_id,
-                target=target.name, dedup_key=f"{alert.dedup_key}|{target.name}",
-                subject=alert.subject, body=alert.body, severity=alert.severity, now=now,
-            )
-    return added
+    # Routes, realert and dedup live in watcher.delivery; rows join this transaction.
+    return enqueue_alerts(session, alerts, realert={r.id: r.realert for r in rt.rules},
+                          routes=rt.routes, targets=rt.targets, change_id=change_id,
+                          source_id=source_id, now=now)
 
 
 def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: list[list[Fact]],
@@ -354,33 +350,9 @@ def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) 
         log.exception("could not record the failure of %s", source.name)
 
 
-@dataclass
-class DispatchReport:
-    sent: int = 0
-    failed: int = 0
-    dead: int = 0
-
-
 async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
-    """Send due deliveries; each is marked sent only after its target accepted it."""
-    report = DispatchReport()
-    with store.transaction(rt.engine) as session:
-        due = outbox.claim_due(session, rt.owner, utcnow(), DELIVERY_LEASE, limit)
-    for delivery in due:
-        result = await asyncio.to_thread(rt.send, delivery.target, delivery.subject,
-                                         delivery.body)
-        with store.transaction(rt.engine) as session:
-            if result.ok:
-                outbox.mark_sent(session, delivery.id, utcnow())
-                report.sent += 1
-            else:
-                status = outbox.mark_failed(
-                    session, delivery.id, result.error or "send failed", utcnow(),
-                    base_delay=rt.settings.retry_base_delay,
-                    max_age=rt.settings.delivery_max_age)
-                report.dead += status == outbox.DEAD
-                report.failed += 1
-                log.warning("delivery %s to %s failed: %s", delivery.id, delivery.target,
-                            result.error)
+    """Send due deliveries; each is marked sent only after its target accepted it.
+    Digests, storm folding, quiet hours and pacing: watcher.delivery.dispatch."""
+    report = await dispatch(rt, limit=limit, lease=DELIVERY_LEASE)
     rt.metrics.record_deliveries(sent=report.sent, failed=report.failed, dead=report.dead)
     return report

@@ -23,6 +23,8 @@ from watcher.config.loader import load_sources
 from watcher.config.rules import Rule, load_rules
 from watcher.config.sources import SourceBase
 from watcher.config.targets import Target, load_targets
+from watcher.delivery.pace import Pacer
+from watcher.delivery.routing import Routes, load_routes
 from watcher.extract import Gazetteer
 from watcher.fetch import Fetcher
 from watcher.notify import SendResult, console_send, send
@@ -44,6 +46,7 @@ class Config:
     targets: list[Target]
     baseline: Baseline
     gazetteer: Gazetteer
+    routes: Routes = field(default_factory=Routes)
 
     @classmethod
     def load(cls, settings: Settings) -> Config:
@@ -57,6 +60,7 @@ class Config:
             targets=targets,
             baseline=baseline,
             gazetteer=Gazetteer.from_baseline(baseline),
+            routes=load_routes(settings.routes_file),
         )
 
 
@@ -72,6 +76,8 @@ class Runtime:
     owner: str
     _fetcher: Fetcher | None = field(default=None, repr=False)
     metrics: Metrics = field(default_factory=Metrics, repr=False)
+    # Paces messages per target (Slack: one a second) across dispatch cycles.
+    pacer: Pacer = field(default_factory=Pacer, repr=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:
@@ -96,6 +102,10 @@ class Runtime:
     @property
     def targets(self) -> list[Target]:
         return self.config.targets
+
+    @property
+    def routes(self) -> Routes:
+        return self.config.routes
 
     def reload(self) -> None:
         """Swap in the configuration on disk; raises ConfigError and keeps the old one."""

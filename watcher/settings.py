@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     sources_dir: Path = PROJECT_ROOT / "sources"
     rules_dir: Path = PROJECT_ROOT / "rules"
     baseline_file: Path = PROJECT_ROOT / "db" / "baseline.yaml"
+    # Optional routes (digests, quiet hours, storm threshold); see watcher.delivery.routing.
+    routes_file: Path = PROJECT_ROOT / "routes.yaml"
     # Apprise URLs separated by spaces or commas, or the path of an Apprise YAML config.
     notify: str = ""
     contact: str = "watcher-operator@example.org"

@@ -1,0 +1,83 @@
+"""Send what the outbox holds: claim due deliveries, fold them into messages, send each,
+and mark its deliveries sent only after the target accepted it.
+
+At least once: a claim is a lease, so if this process dies between a send and its mark,
+the lease runs out and the deliveries are sent again. Each target is sent to alone, so a
+failing target is retried alone and a healthy one is never re-sent. A delivery whose
+route is in quiet hours now (a retry that fell into them) is handed back, not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from watcher import store
+from watcher.delivery.fold import plan
+from watcher.delivery.pace import interval_for
+from watcher.store import outbox
+from watcher.store.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from watcher.runtime import Runtime
+
+log = logging.getLogger("watcher.delivery")
+
+DELIVERY_LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0  # deliveries (one per alert and target), not messages
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0  # handed back for quiet hours
+    messages: int = 0  # messages accepted by targets
+
+
+def _target_url(rt: Runtime, name: str) -> str | None:
+    return next((t.url for t in rt.targets if t.name == name), None)
+
+
+async def dispatch(rt: Runtime, *, limit: int = 50, now: datetime | None = None,
+                   lease: timedelta = DELIVERY_LEASE) -> DispatchReport:
+    """One dispatch cycle. ``now`` is for tests; sends and marks use the real clock."""
+    report = DispatchReport()
+    start = now or utcnow()
+    with store.transaction(rt.engine) as session:
+        due = outbox.claim_due(session, rt.owner, start, lease, limit)
+        ready = []
+        for delivery in due:
+            route = rt.routes.get(delivery.route)
+            until = route.hold_until(start) if route else start
+            if until > start:
+                outbox.defer(session, delivery.id, until)
+                report.deferred += 1
+            else:
+                ready.append(delivery)
+    for message in plan(ready, rt.routes):
+        url = _target_url(rt, message.target)
+        await rt.pacer.wait(message.target, interval_for(url) if url else None)
+        result = await asyncio.to_thread(rt.send, message.target, message.subject,
+                                         message.body)
+        with store.transaction(rt.engine) as session:
+            for delivery_id in message.delivery_ids:
+                if result.ok:
+                    outbox.mark_sent(session, delivery_id, utcnow())
+                    report.sent += 1
+                else:
+                    status = outbox.mark_failed(
+                        session, delivery_id, result.error or "send failed", utcnow(),
+                        base_delay=rt.settings.retry_base_delay,
+                        max_age=rt.settings.delivery_max_age)
+                    report.dead += status == outbox.DEAD
+                    report.failed += 1
+        if result.ok:
+            report.messages += 1
+        else:
+            log.warning("%s message to %s (%d deliveries) failed: %s", message.kind,
+                        message.target, len(message.delivery_ids), result.error)
+    return report
