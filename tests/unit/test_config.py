@@ -60,7 +60,8 @@ def error_of(directory: Path) -> str:
 
 def test_shipped_sources_load() -> None:
     loaded = {s.name: s for s in load_sources(REPO / "sources")}
-    assert set(loaded) == {
+    # The whole catalogue is checked source by source in tests/unit/test_catalogue.py.
+    assert set(loaded) >= {
         "gia-press-releases-en", "gia-press-releases-zh", "itf-whats-new", "itf-nias",
     }
     en = loaded["gia-press-releases-en"]
