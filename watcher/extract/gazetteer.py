@@ -166,6 +166,12 @@ class Gazetteer:
                     )
         spellings = {v for e in self._entities.values() for a in (e.name, *e.aliases)
                      for v in _spellings(a)}
+        # Most matches are an alias exactly as listed: look those up without normalising.
+        self._exact: dict[str, Entity] = {}
+        for spelling in spellings:
+            entity = self.resolve(spelling)
+            if entity is not None:
+                self._exact[spelling] = entity
         ascii_start = sorted(a for a in spellings if a[0].isascii() and a[0].isalnum())
         other_start = sorted(a for a in spellings if a not in set(ascii_start))
         self._regex = re.compile(
@@ -223,7 +229,7 @@ class Gazetteer:
 
     def _iter_mentions(self, text: str) -> Iterator[Mention]:
         for match in self._regex.finditer(text):
-            entity = self.resolve(match.group())
+            entity = self._exact.get(match.group()) or self.resolve(match.group())
             if entity is None:  # pragma: no cover - every alternative is an alias
                 continue
             start = match.start()

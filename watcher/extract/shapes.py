@@ -33,10 +33,14 @@ _ZH_HEADS: dict[str, FactKind] = {
 }
 _WORD = r"(?:[A-Z][\w&'’+@.-]*|[0-9][\w-]*)"
 _GLUE = r"(?:of|and|for|on|in|the|&)"
-_EN_NAME = re.compile(
-    rf"(?<![A-Za-z0-9]){_WORD}(?:\s+(?:{_WORD}|{_GLUE}))*?"
-    rf"\s+(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])",
+# A head word ("Scheme", "Centre") after whitespace; the name's other words are found by
+# walking back from it (see _chain_start).
+_EN_HEAD = re.compile(
+    rf"(?<=\s)(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
+_WORD_RE = re.compile(_WORD)
+_TOKEN = re.compile(rf"{_WORD}|{_GLUE}")
+_WORD_TAIL = re.compile(rf"(?<![A-Za-z0-9])(?:{_WORD})$")
 _CAPITALISED = re.compile(r"^[A-Z0-9]")
 # Words that open a sentence or a phrase but never a name.
 _LEADING_STOP = frozenset(
@@ -94,10 +98,45 @@ def sounds_like_innovation(name: str) -> bool:
     return bool(_IT_WORDS.search(name))
 
 
+def _chain_start(text: str, floor: int, head_start: int) -> int | None:
+    """Where the run of capitalised words and glue words that ends right before a head
+    (at ``head_start``) begins, not before ``floor``; None when no word is there.
+
+    Walking back from each head costs one step per word of the name; the old single
+    regex retried its lazy chain at every capitalised word of the page."""
+    start = None
+    pos = head_start
+    while True:
+        gap = pos
+        while gap > floor and text[gap - 1].isspace():
+            gap -= 1
+        if gap == pos or gap <= floor:
+            break  # the name's words are separated by whitespace
+        token_start = gap
+        while token_start > floor and not text[token_start - 1].isspace():
+            token_start -= 1
+        token = text[token_start:gap]
+        if _TOKEN.fullmatch(token):
+            if _WORD_RE.fullmatch(token):
+                start = token_start
+            pos = token_start
+            continue
+        tail = _WORD_TAIL.search(token)  # '"Re-industrialisation' -> 'Re-industrialisation'
+        if tail:
+            start = token_start + tail.start()
+        break
+    return start
+
+
 def _english(text: str) -> list[Candidate]:
     found = []
-    for match in _EN_NAME.finditer(text):
-        tokens = list(re.finditer(r"\S+", match.group()))
+    floor = 0
+    for head_match in _EN_HEAD.finditer(text):
+        begin = _chain_start(text, floor, head_match.start())
+        if begin is None:
+            continue
+        floor = head_match.end()
+        tokens = list(re.finditer(r"\S+", text[begin:head_match.end()]))
         head = tokens.pop()
         # Cut at the last possessive: "the Government's Quantum Fund" names "Quantum Fund".
         for index in range(len(tokens) - 1, -1, -1):
@@ -109,10 +148,10 @@ def _english(text: str) -> list[Candidate]:
             tokens.pop(0)
         if not tokens or not _CAPITALISED.match(head.group()):
             continue
-        start = match.start() + tokens[0].start()
-        name = " ".join(text[start:match.end()].split())
-        kind = _EN_HEADS[match.group("head").lower()]
-        found.append(Candidate(kind, name, start, match.end(), match.group("head")))
+        start = begin + tokens[0].start()
+        name = " ".join(text[start:head_match.end()].split())
+        kind = _EN_HEADS[head_match.group("head").lower()]
+        found.append(Candidate(kind, name, start, head_match.end(), head_match.group("head")))
     return found
 
 
@@ -123,8 +162,11 @@ def _chinese(text: str) -> list[Candidate]:
         found.append(Candidate(_ZH_HEADS[match.group("head")], match.group("name"),
                                match.start("name"), match.end("name"), match.group("head")))
         taken.append((match.start(), match.end()))
+    quoted = bytearray(len(text) + 1)  # 1 inside a 「quoted」 name already taken
+    for s, e in taken:
+        quoted[s:e] = b"\x01" * (e - s)
     for match in _ZH_NAME.finditer(text):
-        if any(s <= match.start() < e for s, e in taken):
+        if quoted[match.start()]:
             continue
         name = match.group("name")
         cut = _ZH_CUT.match(name[: -len(match.group("head"))])
