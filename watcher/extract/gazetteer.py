@@ -169,9 +169,9 @@ class Gazetteer:
         # Most matches are an alias exactly as listed: look those up without normalising.
         self._exact: dict[str, Entity] = {}
         for spelling in spellings:
-            entity = self.resolve(spelling)
-            if entity is not None:
-                self._exact[spelling] = entity
+            known = self.resolve(spelling)
+            if known is not None:
+                self._exact[spelling] = known
         ascii_start = sorted(a for a in spellings if a[0].isascii() and a[0].isalnum())
         other_start = sorted(a for a in spellings if a not in set(ascii_start))
         self._regex = re.compile(
