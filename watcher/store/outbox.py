@@ -35,13 +35,14 @@ class Delivery:
     next_attempt_at: datetime
     sent_at: datetime | None
     route: str | None = None  # watcher.delivery.routing route name; None = immediate
+    alert_key: str | None = None  # the rule's dedup key (without target or time)
 
 
 def _delivery(row: OutboxRow) -> Delivery:
     assert row.id is not None
     return Delivery(row.id, row.change_id, row.rule_id, row.target, row.subject, row.body,
                     row.severity, row.status, row.attempts, row.last_error, row.created_at,
-                    row.next_attempt_at, row.sent_at, row.route)
+                    row.next_attempt_at, row.sent_at, row.route, row.alert_key)
 
 
 def enqueue(session: Session, *, change_id: int | None, source_id: int | None, rule_id: str,
