@@ -19,6 +19,7 @@ from rich.table import Table
 
 from watcher import store
 from watcher.config.sources import Reader, parse_duration
+from watcher.delivery import commands as delivery_commands
 from watcher.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
@@ -32,9 +33,10 @@ from watcher.store.timeutil import utcnow
 app = typer.Typer(help="Watch official pages for new funds, changed amounts and new "
                        "facilities, and alert.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-outbox_app = typer.Typer(help="Inspect and retry notification deliveries.",
-                         no_args_is_help=True)
+outbox_app = typer.Typer(help="Inspect and retry notification deliveries.")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(delivery_commands.rules_app, name="rules")
+app.command("notify-test")(delivery_commands.notify_test)
 
 out = Console()
 T = TypeVar("T")
@@ -370,6 +372,18 @@ def validate() -> None:
               f"{len(config.targets)} targets, {len(config.baseline.entries)} baseline facts")
 
 
+@outbox_app.callback(invoke_without_command=True)
+def outbox_default(
+    ctx: typer.Context,
+    pending: Annotated[bool, typer.Option("--pending", help="Waiting to be sent.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Dead-lettered deliveries.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Inspect and retry notification deliveries (no command: list them)."""
+    if ctx.invoked_subcommand is None:
+        outbox_list(pending=pending, failed=failed, json_output=json_output)
+
+
 @outbox_app.command("list")
 def outbox_list(
     pending: Annotated[bool, typer.Option("--pending")] = False,
@@ -384,11 +398,12 @@ def outbox_list(
     if json_output:
         print_json([r.__dict__ for r in rows])
         return
-    table = Table("id", "change", "rule", "target", "status", "attempts", "last error",
-                  title="outbox")
+    table = Table("id", "change", "rule", "target", "route", "status", "attempts", "due",
+                  "last error", title="outbox")
     for r in rows:
-        table.add_row(str(r.id), str(r.change_id or ""), r.rule_id, r.target, r.status,
-                      str(r.attempts), (r.last_error or "")[:80])
+        due = "" if r.status == "sent" else _when(r.next_attempt_at)
+        table.add_row(str(r.id), str(r.change_id or ""), r.rule_id, r.target, r.route or "",
+                      r.status, str(r.attempts), due, (r.last_error or "")[:80])
     out.print(table)
 
 
