@@ -270,9 +270,8 @@ def test_settings_give_the_database_and_the_token(tmp_path: Path, engine: Engine
         assert [s["name"] for s in response.json()] == ["gia-en", "gia-zh", "itf"]
 
 
-@pytest.mark.postgres
-def test_pages_on_postgresql(postgres_url: str) -> None:
-    engine = store.make_engine(postgres_url)
+def test_pages_on_sqlite_and_postgresql(database_url: str) -> None:
+    engine = store.make_engine(database_url)
     try:
         store.migrate(engine)
         ids = populate(engine, hostile=True)

@@ -49,8 +49,8 @@ def test_changes_json_with_filters_and_paging(client: TestClient,
         "second-advanced-manufacturing-centre", "microelectronics-centre"}
     assert client.get("/api/changes", params={"kind": "money"}).status_code == 422
     assert client.get("/api/changes", params={"limit": 0}).status_code == 422
-    assert client.get("/api/changes", params={"from": "2026-02-01",
-                                              "to": "2026-01-01"}).status_code == 400
+    backwards = client.get("/api/changes", params={"from": "2026-02-01", "to": "2026-01-01"})
+    assert (backwards.status_code, backwards.json()["total"]) == (200, 0)
 
 
 def test_one_change_json_has_sources_and_deliveries(client: TestClient,

@@ -114,7 +114,9 @@ def _fact(fact: webqueries.FactSummary) -> dict[str, Any]:
                 last_change_at=fact.last_change_at)
 
 
-@router.get("/changes", response_model=ChangeList)
+@router.get("/changes", response_model=ChangeList,
+            responses={400: {"description": "Filters that contradict each other, e.g. "
+                                            "'from' after 'to'"}})
 def list_changes(
     db: DB,
     kind: Kind | None = None,
@@ -155,7 +157,8 @@ def list_facts(db: DB, kind: Kind | None = None) -> list[FactOut]:
 
 @router.get("/facts/{key}", response_model=FactTimelineOut,
             responses={404: {"description": "No such fact"}})
-def get_fact(db: DB, key: Annotated[str, Path(max_length=200)]) -> FactTimelineOut:
+def get_fact(db: DB, key: Annotated[str, Path(max_length=200,
+                                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]) -> FactTimelineOut:
     """One fact and every change to it, oldest first."""
     timeline = webqueries.fact_timeline(db, key.replace("\x00", "")[:200])
     if timeline is None:

@@ -70,9 +70,8 @@ def parse_day(name: str, value: str) -> date | None:
 def to_filter(kind: str | None = None, change_type: str | None = None,
               source: str | None = None, day_from: date | None = None,
               day_to: date | None = None, text: str | None = None) -> ChangeFilter:
-    """The store's filter; ``day_to`` is inclusive (the whole day, UTC)."""
-    if day_from and day_to and day_from > day_to:
-        raise FilterError(f"from {day_from} is after to {day_to}")
+    """The store's filter; ``day_to`` is inclusive (the whole day, UTC). A range that ends
+    before it starts is not an error here: it simply matches nothing (the API's answer)."""
     since = datetime.combine(day_from, time.min, UTC) if day_from else None
     until = None
     if day_to:
@@ -96,7 +95,8 @@ def parse_log_query(kind: str | None, type_: str | None, source: str | None,
         raise FilterError(f"page must be between 1 and {MAX_PAGE}")
     query = LogQuery(query.kind, query.type, query.source, query.date_from, query.date_to,
                      query.q, number)
-    where = to_filter(query.kind, query.type, query.source,
-                      parse_day("from", query.date_from), parse_day("to", query.date_to),
-                      query.q)
+    day_from, day_to = parse_day("from", query.date_from), parse_day("to", query.date_to)
+    if day_from and day_to and day_from > day_to:  # on the page, most likely a typo
+        raise FilterError(f"from {day_from} is after to {day_to}")
+    where = to_filter(query.kind, query.type, query.source, day_from, day_to, query.q)
     return query, where
