@@ -229,6 +229,9 @@ async def _read(url: str, response: httpx.Response, limit: int) -> FetchResult:
     etag = response.headers.get("ETag")
     last_modified = response.headers.get("Last-Modified")
     if status == 304:
+        # Read the (empty) body to its end: a response closed unread costs its
+        # keep-alive connection, and a new connection (a TLS handshake) per 304.
+        await response.aread()
         return FetchResult(url=url, status=304, not_modified=True, etag=etag,
                            last_modified=last_modified)
     if status >= 500 or status == 429:
