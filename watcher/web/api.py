@@ -155,10 +155,12 @@ def list_facts(db: DB, kind: Kind | None = None) -> list[FactOut]:
     return [FactOut(**_fact(f)) for f in webqueries.facts(db, kind)]
 
 
+FactKey = Annotated[str, Path(max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+
+
 @router.get("/facts/{key}", response_model=FactTimelineOut,
             responses={404: {"description": "No such fact"}})
-def get_fact(db: DB, key: Annotated[str, Path(max_length=200,
-                                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]) -> FactTimelineOut:
+def get_fact(db: DB, key: FactKey) -> FactTimelineOut:
     """One fact and every change to it, oldest first."""
     timeline = webqueries.fact_timeline(db, key.replace("\x00", "")[:200])
     if timeline is None:
