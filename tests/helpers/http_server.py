@@ -10,7 +10,9 @@ A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also
 huge), or a list of those served in turn (the last one repeats), e.g. ``[Reply(503),
 Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
 ``Last-Modified`` header answer matching ``If-None-Match`` / ``If-Modified-Since`` with
-304. Unknown paths get 404. Use it as a context manager or through :func:`serve`.
+304. Unknown paths get 404. Routes match the path without its query, unless a route names
+the exact path and query (``"/page.php?id=7"``). Use it as a context manager or through
+:func:`serve`.
 """
 
 from __future__ import annotations
@@ -147,6 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         owner = self.server.owner
         path = self.path.split("?", 1)[0]
+        # A route may name a query too ("/page.php?id=7"); that exact route wins.
+        if "?" in self.path and self.path in owner.routes:
+            path = self.path
         owner._enter(Seen("GET", path, dict(self.headers.items())))
         try:
             self._answer(owner, path)
