@@ -99,6 +99,10 @@ class Mailbox:
 
 
 def start_smtp(mailbox: Mailbox) -> tuple[Any, str]:
+    import warnings
+
+    # aiosmtpd warns about its own deprecated login_data on every login; not news here.
+    warnings.filterwarnings("ignore", message=".*login_data is deprecated")
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
