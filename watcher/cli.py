@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -348,7 +349,7 @@ def sources_command(json_output: JsonOption = False) -> None:
         health = {h.name: h for h in source_store.health(session)}
     rows = [health[name] for name in runtime.sources if name in health]
     if json_output:
-        print_json([h.__dict__ | {"tags": list(h.tags)} for h in rows])
+        print_json([asdict(h) | {"tags": list(h.tags)} for h in rows])  # slots: no __dict__
         return
     table = Table("name", "kind", "last success", "failures", "last error", "next due",
                   title="sources")

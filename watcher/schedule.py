@@ -91,15 +91,16 @@ class Daemon:
     async def _tracked(self, coroutine: Coroutine[Any, Any, object]) -> None:
         task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
         self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
         try:
-            await task
+            # Shielded: the scheduler's shutdown cancels its jobs at once, but a poll in
+            # flight gets the grace period to finish (run() cancels it after that).
+            await asyncio.shield(task)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
         except Exception:
             log.exception("job failed")
-        finally:
-            self.in_flight.discard(task)
 
     def schedule_sources(self) -> None:
         """Make the scheduler's jobs match the configured sources."""
