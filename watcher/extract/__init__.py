@@ -7,7 +7,7 @@ Pure functions; the only I/O is reading the packaged ``gazetteer.yaml`` once. Ty
 """
 
 from watcher.extract.amounts import Amount, find_amounts, parse_amount
-from watcher.extract.facts import extract
+from watcher.extract.facts import extract, merge_facts
 from watcher.extract.gazetteer import Entity, Gazetteer, Mention, normalise, slugify
 from watcher.extract.sentences import Sentence, split_sentences
 from watcher.extract.status import StatusCue, find_status, find_status_cues
@@ -23,6 +23,7 @@ __all__ = [
     "find_amounts",
     "find_status",
     "find_status_cues",
+    "merge_facts",
     "normalise",
     "parse_amount",
     "slugify",

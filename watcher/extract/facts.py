@@ -88,7 +88,7 @@ def extract(document: Document, gazetteer: Gazetteer) -> list[Fact]:
     for text in (document.title, document.text):
         if text and text.strip():
             facts.extend(_extract_text(text, gazetteer, document.language))
-    return _merge(facts)
+    return merge_facts(facts)
 
 
 def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
@@ -306,7 +306,7 @@ def _score(fact: Fact) -> tuple[int, int, int]:
     return (fact.amount_hkd is not None, fact.status is not None, len(fact.attributes))
 
 
-def _merge(facts: list[Fact]) -> list[Fact]:
+def merge_facts(facts: list[Fact]) -> list[Fact]:
     """One fact per key: the most informative mention (amount, then status, then
     attributes); the first mention wins a tie."""
     best: dict[str, Fact] = {}
