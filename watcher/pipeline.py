@@ -222,8 +222,9 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
     with store.transaction(rt.engine) as session:
         source_id = source_store.source_id(session, source.name)
         assert source_id is not None, f"source {source.name} is not registered"
-        for result, content_hash in fetched.results:
-            fact_store.record_fetch(session, source_id, result, content_hash, now)
+        fact_store.record_fetches(session, source_id, fetched.results, now)
+        fact_store.preload_pages(session, [p.document.url for p in fetched.pages],
+                                 [p.content_hash for p in fetched.pages])
         for page, facts in zip(fetched.pages, extracted, strict=True):
             report.documents += 1
             report.facts += len(facts)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from watcher.models import (
@@ -92,11 +92,93 @@ def record_fetch(session: Session, source_id: int, result: FetchResult, content_
     session.add(state)
 
 
+def record_fetches(session: Session, source_id: int,
+                   fetched: Iterable[tuple[FetchResult, str | None]], now: datetime) -> None:
+    """``record_fetch`` for every response of a poll: one insert for the log and one query
+    (per 500 URLs) for the page states, instead of a query and a flush per response."""
+    fetched = list(fetched)
+    if not fetched:
+        return
+    session.execute(insert(FetchRow), [
+        {"source_id": source_id, "url": r.url, "fetched_at": now, "status": r.status,
+         "etag": r.etag, "last_modified": r.last_modified, "content_hash": content_hash,
+         "size": len(r.content), "elapsed_ms": int(r.elapsed_s * 1000),
+         "not_modified": r.not_modified, "error": r.error}
+        for r, content_hash in fetched
+    ])
+    wanted = list(dict.fromkeys(r.url for r, _ in fetched if r.error is None))
+    states: dict[str, PageStateRow] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.exec(select(PageStateRow).where(col(PageStateRow.url).in_(chunk))):
+            states[row.url] = row
+    for result, content_hash in fetched:
+        if result.error is not None:
+            continue
+        state = states.get(result.url)
+        if state is None:
+            state = states[result.url] = PageStateRow(url=result.url)
+            session.add(state)
+        state.last_status = result.status
+        state.last_fetched_at = now
+        if result.etag or result.last_modified or not result.not_modified:
+            state.etag, state.last_modified = result.etag, result.last_modified
+        if content_hash:
+            state.content_hash = content_hash
+
+
+_PRELOADED = "watcher.preloaded"  # key in Session.info; lives as long as the transaction
+
+
+@dataclass
+class _Preloaded:
+    urls: set[str]  # looked up: a URL here but not in documents had no document
+    documents: dict[str, DocumentRow]
+    scopes: dict[str, list[FactRow]]  # doc scope -> the page's fact rows
+    snapshots: set[str]
+
+
+def preload_pages(session: Session, urls: Iterable[str], hashes: Iterable[str]) -> None:
+    """Load, in a few queries, what ``page_facts``, ``save_document`` and ``save_snapshot``
+    would otherwise query one page at a time; they use it for the rest of the session."""
+    wanted = list(dict.fromkeys(urls))
+    documents: dict[str, DocumentRow] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for row in session.exec(select(DocumentRow).where(col(DocumentRow.url).in_(chunk))):
+            documents[row.url] = row
+    scopes: dict[str, list[FactRow]] = {}
+    ids = [row.id for row in documents.values() if row.id is not None]
+    for id_ in ids:
+        scopes[doc_scope(id_)] = []
+    for start in range(0, len(ids), 500):
+        names = [doc_scope(i) for i in ids[start : start + 500]]
+        for fact in session.exec(select(FactRow).where(col(FactRow.scope).in_(names))):
+            scopes[fact.scope].append(fact)
+    digests = list(dict.fromkeys(hashes))
+    snapshots: set[str] = set()
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        snapshots.update(session.exec(
+            select(SnapshotRow.hash).where(col(SnapshotRow.hash).in_(chunk))))
+    session.info[_PRELOADED] = _Preloaded(set(wanted), documents, scopes, snapshots)
+
+
+def _preloaded(session: Session) -> _Preloaded | None:
+    found = session.info.get(_PRELOADED)
+    return found if isinstance(found, _Preloaded) else None
+
+
 def save_snapshot(session: Session, content_hash: str, content: bytes, now: datetime) -> None:
     """Keep a raw body once per distinct content, compressed."""
+    preloaded = _preloaded(session)
+    if preloaded is not None and content_hash in preloaded.snapshots:
+        return
     if session.get(SnapshotRow, content_hash) is None:
         session.add(SnapshotRow(hash=content_hash, body=zlib.compress(content, 6),
                                 size=len(content), first_seen=now))
+    if preloaded is not None:
+        preloaded.snapshots.add(content_hash)
 
 
 def snapshot_body(session: Session, content_hash: str) -> bytes | None:
@@ -106,7 +188,12 @@ def snapshot_body(session: Session, content_hash: str) -> bytes | None:
 
 def save_document(session: Session, source_id: int, document: Document,
                   content_hash: str | None, now: datetime) -> int:
-    row = session.exec(select(DocumentRow).where(DocumentRow.url == document.url)).first()
+    preloaded = _preloaded(session)
+    row: DocumentRow | None = None
+    if preloaded is not None and document.url in preloaded.urls:
+        row = preloaded.documents.get(document.url)
+    else:
+        row = session.exec(select(DocumentRow).where(DocumentRow.url == document.url)).first()
     if row is None:
         row = DocumentRow(url=document.url, source_id=source_id, first_seen=now, last_seen=now)
     row.title = document.title[:1000]
@@ -118,6 +205,8 @@ def save_document(session: Session, source_id: int, document: Document,
     session.add(row)
     session.flush()
     assert row.id is not None
+    if preloaded is not None:
+        preloaded.documents[document.url] = row
     return row.id
 
 
@@ -131,10 +220,20 @@ def _known(row: FactRow) -> KnownFact:
 
 def page_facts(session: Session, url: str) -> dict[str, KnownFact] | None:
     """What the previous version of the page at ``url`` said; None if never read."""
-    document_id = session.exec(select(DocumentRow.id).where(DocumentRow.url == url)).first()
+    preloaded = _preloaded(session)
+    if preloaded is not None and url in preloaded.documents:
+        document_id = preloaded.documents[url].id
+    elif preloaded is not None and url in preloaded.urls:
+        return None  # looked up in preload_pages: no document then, none saved since
+    else:
+        document_id = session.exec(
+            select(DocumentRow.id).where(DocumentRow.url == url)).first()
     if document_id is None:
         return None
-    rows = session.exec(select(FactRow).where(FactRow.scope == doc_scope(document_id)))
+    scope = doc_scope(document_id)
+    if preloaded is not None and scope in preloaded.scopes:
+        return {row.key: _known(row) for row in preloaded.scopes[scope]}
+    rows = session.exec(select(FactRow).where(FactRow.scope == scope))
     return {row.key: _known(row) for row in rows}
 
 
@@ -157,6 +256,9 @@ def replace_page_facts(session: Session, document_id: int, facts: Iterable[Fact]
                        now: datetime) -> None:
     """The page's facts become exactly ``facts``."""
     scope = doc_scope(document_id)
+    preloaded = _preloaded(session)
+    if preloaded is not None:
+        preloaded.scopes.pop(scope, None)  # page_facts reads the new rows from now on
     session.execute(delete(FactRow).where(col(FactRow.scope) == scope))
     for fact in facts:
         session.add(FactRow(
