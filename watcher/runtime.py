@@ -134,6 +134,7 @@ class Runtime:
         Returns how many baseline rows changed (0 on a second run)."""
         store.migrate(self.engine)
         with store.transaction(self.engine) as session:
+            store.serialize_init(session)  # replicas starting together take turns
             changed = seed_baseline(
                 session, [(e.known_fact(), e.quote) for e in self.config.baseline.entries],
                 utcnow())
@@ -142,6 +143,7 @@ class Runtime:
 
     def register_sources(self) -> None:
         with store.transaction(self.engine) as session:
+            store.serialize_init(session)
             source_store.register_sources(
                 session,
                 [(s.name, s.kind, str(s.url), tuple(s.tags)) for s in self.sources.values()],

@@ -56,7 +56,7 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str,
 def daemon_env(tmp_path: Path, database_url: str, notify: str, **extra: str) -> dict[str, str]:
     """Settings for a fast daemon: no start-up spread, a quick dispatcher, short leases."""
     sources = tmp_path / "sources"
-    sources.mkdir(exist_ok=True)
+    sources.mkdir(parents=True, exist_ok=True)
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
         "WATCHER_DATABASE_URL": database_url,

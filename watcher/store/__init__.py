@@ -1,6 +1,6 @@
 """All database code. Callers open a transaction with ``transaction(engine)`` and pass the
 session to the functions of the submodules; no SQL lives outside this package."""
 
-from watcher.store.engine import make_engine, migrate, ping, transaction
+from watcher.store.engine import make_engine, migrate, ping, serialize_init, transaction
 
-__all__ = ["make_engine", "migrate", "ping", "transaction"]
+__all__ = ["make_engine", "migrate", "ping", "serialize_init", "transaction"]

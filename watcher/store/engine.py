@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -61,10 +61,24 @@ def migrate(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
+            serialize_init(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}") from exc
+
+
+# Replicas starting together on one PostgreSQL database take turns at migrating, seeding
+# and registering sources: a transaction-scoped advisory lock on this key (any constant).
+INIT_LOCK_KEY = 0x77617463  # "watc"
+
+
+def serialize_init(session: Session | Connection) -> None:
+    """Wait, on PostgreSQL, until no other replica is initialising; the lock is released
+    when this transaction ends. SQLite serialises writers by itself."""
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK_KEY})
 
 
 def ping(engine: Engine) -> None:
