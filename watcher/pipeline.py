@@ -217,8 +217,11 @@ def _enqueue(rt: Runtime, session: Session, alerts: list[Alert], *, change_id: i
 
 
 def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: list[list[Fact]],
-               report: PollReport, now: datetime, alert: bool = True) -> None:
-    """The database half of a poll, as one transaction."""
+               report: PollReport, now: datetime, alert: bool = True,
+               started: datetime | None = None) -> None:
+    """The database half of a poll, as one transaction. The next due time counts from
+    ``started`` (when the poll claimed its source), so a long poll does not push the
+    source past its next scheduled run."""
     with store.transaction(rt.engine) as session:
         source_id = source_store.source_id(session, source.name)
         assert source_id is not None, f"source {source.name} is not registered"
@@ -231,7 +234,7 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
             _store_page(rt, session, source, source_id, page, facts, report, now, alert)
         error = report.error
         before, after = source_store.finish_poll(session, source.name, now,
-                                                 next_due(source, now), error)
+                                                 next_due(source, started or now), error)
         if alert:
             _source_events(rt, session, source, source_id, before, after, error, now, report)
 
@@ -307,7 +310,8 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     recorded on the source and returned in the report."""
     report = PollReport(source=source.name)
     lease = timedelta(seconds=rt.settings.poll_lease_s)
-    if not await asyncio.to_thread(_claim, rt, source, utcnow(), force, lease):
+    started = utcnow()
+    if not await asyncio.to_thread(_claim, rt, source, started, force, lease):
         report.skipped = True
         rt.metrics.record_poll(source.name, skipped=True, error=False, changes=0,
                                finished_at=utcnow())
@@ -317,7 +321,7 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
         fetched = await fetch_source(rt, source, report)
         extracted = await asyncio.to_thread(_extract_pages, rt, fetched.pages)
         await asyncio.to_thread(store_poll, rt, source, fetched, extracted, report, utcnow(),
-                                alert)
+                                alert, started)
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_release, rt, source.name))
         raise
