@@ -29,11 +29,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from watcher.config.targets import Target
 from watcher.config.yamlload import load_documents
@@ -160,24 +160,25 @@ def check_zone(value: str) -> str:
     return value
 
 
+def _route_name(name: str) -> str:
+    if not _SLUG.match(name):
+        raise ValueError(f"route name {name!r} must be a slug: lower-case letters, digits "
+                         "and '-'")
+    return name
+
+
+RouteName = Annotated[str, AfterValidator(_route_name)]
+
+
 class Routes(_Strict):
     """The whole routes file. ``Routes()`` (no file) sends everything immediately."""
 
     timezone: str = DEFAULT_TIMEZONE
     storm_threshold: int = Field(default=DEFAULT_STORM_THRESHOLD, ge=1)
     default: str | None = None
-    routes: dict[str, Route] = {}
+    routes: dict[RouteName, Route] = {}
 
     _zone = field_validator("timezone")(lambda cls, value: check_zone(value))
-
-    @field_validator("routes")
-    @classmethod
-    def _names(cls, value: dict[str, Route]) -> dict[str, Route]:
-        for name in value:
-            if not _SLUG.match(name):
-                raise ValueError(f"route name {name!r} must be a slug: lower-case letters, "
-                                 "digits and '-'")
-        return value
 
     @model_validator(mode="after")
     def _fill(self) -> Routes:
