@@ -44,6 +44,11 @@ SLACK_URL = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"
 FUNDS = ["Green Transformation Fund", "Smart Logistics Fund", "Advanced Textiles Fund"]
 
 
+def utc(value: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC); PostgreSQL aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 @pytest.fixture
 def runtime(tmp_path: Path, database_url: str) -> Iterator[Any]:
     """``runtime(notify, routes=None, database_url=None)`` -> a Runtime on its own
@@ -263,7 +268,7 @@ def test_digest_collects_three_changes_into_one_email(runtime: Any, smtp: SmtpSe
         "default: daily\nroutes:\n  daily:\n    mode: digest\n    schedule: '0 9 * * *'\n"))
     for hour, fund in zip((10, 11, 12), FUNDS, strict=True):
         announce(rt, fund, hk(15, hour))
-    assert {d.next_attempt_at.replace(tzinfo=UTC) for d in rows(rt)} == {hk(16, 9)}
+    assert {utc(d.next_attempt_at) for d in rows(rt)} == {hk(16, 9)}
 
     assert cycle(rt, hk(15, 13)).sent == 0  # before the digest time: held
     report = cycle(rt, hk(16, 9, 1))
@@ -281,7 +286,7 @@ def test_quiet_hours_defer_and_never_drop(runtime: Any, smtp: SmtpServer) -> Non
         "default: night\nroutes:\n  night:\n    quiet_hours: {start: '22:00', end: '07:00'}\n"))
     announce(rt, FUNDS[0], hk(15, 23, 30))
     [held] = rows(rt)
-    assert held.next_attempt_at.replace(tzinfo=UTC) == hk(16, 7)
+    assert utc(held.next_attempt_at) == hk(16, 7)
     assert cycle(rt, hk(16, 6, 59)).sent == 0
     assert smtp.messages == []
     assert cycle(rt, hk(16, 7, 1)).sent == 1
@@ -296,7 +301,7 @@ def test_retry_falling_into_quiet_hours_is_handed_back(runtime: Any, smtp: SmtpS
     assert (report.sent, report.deferred) == (0, 1)
     [row] = rows(rt)
     assert row.status == "pending" and row.attempts == 0
-    assert row.next_attempt_at.replace(tzinfo=UTC) == hk(16, 7)
+    assert utc(row.next_attempt_at) == hk(16, 7)
 
 
 def _alert(number: int) -> Alert:
