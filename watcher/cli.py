@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -439,3 +439,60 @@ def prune(
     out.print(f"pruned {snapshots} snapshots and {fetches} fetch records older than {older_than}")
 
 
+def _day_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.command()
+def backfill(
+    source: Annotated[str, typer.Option(help="gia (both languages) or one daily-index "
+                                             "source, e.g. gia-daily-index-en.")],
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: "
+                                                   "yesterday, Hong Kong time).")] = None,
+    alert: Annotated[bool, typer.Option("--alert", help="Send alerts for what it finds "
+                                                        "(default: history only).")] = False,
+    max_days: Annotated[int | None, typer.Option(min=1, help="Stop after this many days "
+                                                             "(run again to go on).")] = None,
+) -> None:
+    """Read the daily press-release archive day by day, politely, to build history.
+    Resumable: days already done are skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from watcher import backfill as backfill_module
+    from watcher.pipeline import dispatch_outbox
+
+    first = _day_option("--since", since)
+    assert first is not None
+    last = _day_option("--until", until) or (
+        utcnow().astimezone(backfill_module.HONG_KONG).date() - timedelta(days=1))
+    runtime = guarded(load_runtime)
+    with user_errors():
+        sources = backfill_module.archive_sources(runtime.sources, source)
+        days = backfill_module.days_between(first, last)
+
+    async def work() -> tuple[backfill_module.BackfillReport, int]:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            task = progress.add_task(f"backfill {source}", total=len(days))
+            async with runtime.network():
+                report = await backfill_module.backfill(
+                    runtime, sources, first, last, alert=alert, max_days=max_days,
+                    on_day=lambda day: progress.update(
+                        task, advance=1, description=f"backfill {source} {day}"))
+                sent = (await dispatch_outbox(runtime, limit=1000)).sent if alert else 0
+        return report, sent
+
+    report, sent = asyncio.run(work())
+    out.print(f"{report.days} days read ({report.already_done} already done, "
+              f"{report.missing} without an archive page), {report.documents} documents, "
+              f"{report.facts} facts, {report.changes} changes"
+              + (f", {report.alerts} alerts, {sent} sent" if alert else ""), markup=False)
+    if report.error:
+        raise fail(f"backfill stopped at {report.stopped_at}: {report.error}; "
+                   "run the same command again to resume", 1)
