@@ -159,6 +159,8 @@ def files_size(*paths: Path) -> int:
 # -- watcher -----------------------------------------------------------------------------
 
 class WatcherRun:
+    name = "watcher"
+
     def __init__(self, work: Path, server: PageServer, notify: str) -> None:
         self.work = work
         self.db = work / "watcher.db"
@@ -201,6 +203,52 @@ class WatcherRun:
         return wall, cpu, rss, code, parsed, note
 
 
+class DaemonRun(WatcherRun):
+    """The same cycle in a long-lived process (bench/cycle.py), as `watcher run` polls:
+    start-up and imports are paid once, before the first cycle, and not measured."""
+
+    name = "watcher daemon"
+
+    def __init__(self, work: Path, server: PageServer, notify: str) -> None:
+        super().__init__(work, server, notify)
+        with open(work / "cycle.err", "wb") as stderr:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                [sys.executable, str(HERE / "cycle.py")], env=self.env, cwd=REPO,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
+
+    def run(self) -> tuple[float, float, float, int, int | None, str]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("cycle\n")
+        self.process.stdin.flush()
+        line = _readline(self.process.stdout, RUN_TIMEOUT_S)
+        if not line:
+            err = (self.work / "cycle.err").read_text(errors="replace").strip().splitlines()
+            return 0.0, 0.0, 0.0, 1, None, f"failed: {err[-1][:100] if err else 'no output'}"
+        cycle = json.loads(line)
+        note = f"{cycle['sent']} mails" + (f"; errors: {cycle['errors'][0][:80]}"
+                                            if cycle["errors"] else "")
+        return (cycle["wall_s"], cycle["cpu_s"], cycle["peak_rss_mb"], 0, cycle["documents"],
+                note)
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _readline(stream: Any, timeout: float) -> str:
+    """One line, or "" after ``timeout`` seconds (a hung cycle must not hang the bench)."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return got[0] if got else ""
+
+
 # -- urlwatch ----------------------------------------------------------------------------
 
 def urlwatch_bin() -> Path:
@@ -216,6 +264,8 @@ def urlwatch_bin() -> Path:
 
 
 class UrlwatchRun:
+    name = "urlwatch"
+
     def __init__(self, work: Path, server: PageServer) -> None:
         import yaml
 
@@ -256,14 +306,16 @@ class UrlwatchRun:
 
 # -- one N -------------------------------------------------------------------------------
 
-def bench_n(n: int, rounds: int, fraction: float, with_urlwatch: bool, notify: str,
-            root: Path) -> list[Measure]:
+def bench_n(n: int, rounds: int, fraction: float, with_urlwatch: bool, with_daemon: bool,
+            notify: str, root: Path) -> list[Measure]:
     results: list[Measure] = []
     requests_per_round = 2 * (n + n // FEED_SIZE + 2)
     with PageServer(n, max_requests=requests_per_round * (rounds + 1) + 100,
                     max_lifetime_s=RUN_TIMEOUT_S * 2 * (rounds + 1)) as server:
         tools: list[WatcherRun | UrlwatchRun] = [WatcherRun(root / f"watcher-{n}", server,
                                                             notify)]
+        if with_daemon:
+            tools.append(DaemonRun(root / f"daemon-{n}", server, notify))
         if with_urlwatch:
             tools.append(UrlwatchRun(root / f"urlwatch-{n}", server))
         for r in range(rounds + 1):
@@ -273,7 +325,7 @@ def bench_n(n: int, rounds: int, fraction: float, with_urlwatch: bool, notify: s
             phase = "cold" if r == 0 else f"warm {r}"
             order = tools if r % 2 == 0 else list(reversed(tools))
             for tool in order:
-                name = "watcher" if isinstance(tool, WatcherRun) else "urlwatch"
+                name = tool.name
                 before = tool.store_bytes()
                 server.reset_stats()
                 wall, cpu, rss, code, parsed, note = tool.run()
@@ -285,7 +337,10 @@ def bench_n(n: int, rounds: int, fraction: float, with_urlwatch: bool, notify: s
                     not_modified=stats.not_modified, bytes_received=stats.bytes_sent,
                     parsed=parsed, store_bytes=after, growth_bytes=after - before,
                     changed_pages=len(changed), exit_code=code, note=note))
-                print(f"  N={n} {phase:7} {name:8} {wall:7.2f}s  {note}", flush=True)
+                print(f"  N={n} {phase:7} {name:14} {wall:7.2f}s  {note}", flush=True)
+        for tool in tools:
+            if isinstance(tool, DaemonRun):
+                tool.close()
     return results
 
 
@@ -363,8 +418,8 @@ def print_table(results: list[Measure], latencies: list[float] | None) -> None:
                       "" if m.parsed is None else str(m.parsed), _mb(m.store_bytes),
                       _mb(m.growth_bytes), m.note)
     console.print(table)
-    ratios = Table("N", "round", "wall urlwatch/watcher", "CPU urlwatch/watcher",
-                   "RSS urlwatch/watcher", "growth urlwatch/watcher",
+    ratios = Table("N", "round", "watcher as", "wall urlwatch/watcher",
+                   "CPU urlwatch/watcher", "RSS urlwatch/watcher", "growth urlwatch/watcher",
                    title="ratios (higher is better for watcher)")
     pairs: dict[tuple[int, str], dict[str, Measure]] = {}
     for m in results:
@@ -372,10 +427,12 @@ def print_table(results: list[Measure], latencies: list[float] | None) -> None:
     for (n, phase), pair in pairs.items():
         if "urlwatch" not in pair:
             continue
-        w, u = pair["watcher"], pair["urlwatch"]
-        ratios.add_row(str(n), phase, _ratio(u.wall_s, w.wall_s), _ratio(u.cpu_s, w.cpu_s),
-                       _ratio(u.peak_rss_mb, w.peak_rss_mb),
-                       _ratio(u.growth_bytes, w.growth_bytes))
+        u = pair["urlwatch"]
+        for w in (pair[t] for t in ("watcher", "watcher daemon") if t in pair):
+            ratios.add_row(str(n), phase, "check" if w.tool == "watcher" else "daemon",
+                           _ratio(u.wall_s, w.wall_s), _ratio(u.cpu_s, w.cpu_s),
+                           _ratio(u.peak_rss_mb, w.peak_rss_mb),
+                           _ratio(u.growth_bytes, w.growth_bytes))
     if ratios.row_count:
         console.print(ratios)
     for line in target_lines(pairs):
@@ -394,37 +451,45 @@ def _ratio(a: float, b: float) -> str:
 
 def target_lines(pairs: dict[tuple[int, str], dict[str, Measure]]) -> list[str]:
     lines: list[str] = []
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "MISSED"
-
     for (n, phase), pair in pairs.items():
-        w = pair["watcher"]
-        u = pair.get("urlwatch")
-        if phase != "cold":
-            unconditional = w.requests - w.conditional
-            extra = (w.parsed or 0) - w.changed_pages
-            lines.append(f"target N={n} {phase}: every request conditional "
-                         f"({unconditional} unconditional): {verdict(unconditional == 0)}; "
-                         f"pages parsed {w.parsed} for {w.changed_pages} changed: "
-                         f"{verdict(extra <= 0)}")
-        if u is None:
-            continue
-        if phase != "cold" and n in (1000, 5000):
-            goal = 3 if n == 1000 else 5
-            lines.append(f"target N={n} {phase}: watcher wall <= 1/{goal} of urlwatch's: "
-                         f"{w.wall_s:.2f} vs {u.wall_s:.2f} s: "
-                         f"{verdict(w.wall_s * goal <= u.wall_s)}")
-        if phase != "cold":
-            lines.append(f"target N={n} {phase}: store growth <= 1/10 of urlwatch's: "
-                         f"{_mb(w.growth_bytes)} vs {_mb(u.growth_bytes)} MB: "
-                         f"{verdict(w.growth_bytes * 10 <= u.growth_bytes)}")
-        if phase == "cold" and n == 1000:
-            lines.append(f"target N={n} cold: no slower than urlwatch: {w.wall_s:.2f} vs "
-                         f"{u.wall_s:.2f} s: {verdict(w.wall_s <= u.wall_s)}")
-        if n == 5000:
-            lines.append(f"target N={n} {phase}: peak RSS <= 100 MB: "
-                         f"{w.peak_rss_mb:.0f} MB: {verdict(w.peak_rss_mb <= 100)}")
+        for tool in ("watcher", "watcher daemon"):
+            if tool in pair:
+                lines += _targets(n, phase, pair[tool], pair.get("urlwatch"))
+    return lines
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _targets(n: int, phase: str, w: Measure, u: Measure | None) -> list[str]:
+    lines: list[str] = []
+    cold = phase == "cold"
+    label = f"{phase} ({'check' if w.tool == 'watcher' else 'daemon'})"
+    if not cold:
+        unconditional = w.requests - w.conditional
+        extra = (w.parsed or 0) - w.changed_pages
+        lines.append(f"target N={n} {label}: every request conditional "
+                     f"({unconditional} unconditional): {_verdict(unconditional == 0)}; "
+                     f"pages parsed {w.parsed} for {w.changed_pages} changed: "
+                     f"{_verdict(extra <= 0)}")
+    if u is None:
+        return lines
+    if not cold and n in (1000, 5000):
+        goal = 3 if n == 1000 else 5
+        lines.append(f"target N={n} {label}: watcher wall <= 1/{goal} of urlwatch's: "
+                     f"{w.wall_s:.2f} vs {u.wall_s:.2f} s: "
+                     f"{_verdict(w.wall_s * goal <= u.wall_s)}")
+    if not cold:
+        lines.append(f"target N={n} {label}: store growth <= 1/10 of urlwatch's: "
+                     f"{_mb(w.growth_bytes)} vs {_mb(u.growth_bytes)} MB: "
+                     f"{_verdict(w.growth_bytes * 10 <= u.growth_bytes)}")
+    if cold and n == 1000:
+        lines.append(f"target N={n} {label}: no slower than urlwatch: {w.wall_s:.2f} vs "
+                     f"{u.wall_s:.2f} s: {_verdict(w.wall_s <= u.wall_s)}")
+    if n == 5000:
+        lines.append(f"target N={n} {label}: peak RSS <= 100 MB: "
+                     f"{w.peak_rss_mb:.0f} MB: {_verdict(w.peak_rss_mb <= 100)}")
     return lines
 
 
@@ -437,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="share of pages changed before each warm round")
     parser.add_argument("--no-urlwatch", action="store_true", help="measure watcher only")
     parser.add_argument("--no-probe", action="store_true", help="skip the latency probe")
+    parser.add_argument("--no-daemon", action="store_true",
+                        help="skip the in-process (daemon) cycle; measure `watcher check` only")
     parser.add_argument("--probe-changes", type=int, default=20)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -453,8 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results: list[Measure] = []
         for n in sizes:
-            results += bench_n(n, args.rounds, args.fraction, not args.no_urlwatch, notify,
-                               root)
+            results += bench_n(n, args.rounds, args.fraction, not args.no_urlwatch,
+                               not args.no_daemon, notify, root)
         latencies = None if args.no_probe else latency_probe(
             mailbox, notify, root, args.probe_changes)
         print_table(results, latencies)

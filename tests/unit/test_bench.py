@@ -1,7 +1,8 @@
 """The benchmark runs end to end as a smoke test: a small site, one cold and one warm
-watcher cycle (urlwatch and the latency probe are left out to stay fast). No timing is
-asserted; the counts are: the cold cycle reads every page, the warm one asks
-conditionally and is answered 304 for every unchanged page."""
+watcher cycle, both as `watcher check` and inside a long-lived process (urlwatch and the
+latency probe are left out to stay fast). No timing is asserted; the counts are: the cold
+cycle reads every page, the warm one asks conditionally and is answered 304 for every
+unchanged page, which it does not parse."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,6 +26,13 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert "one full cycle" in result.stdout
     assert "WATCHER_PER_HOST_DELAY_S=0" in result.stdout  # politeness off is said
     figures = json.loads(out.read_text())["results"]
+    assert {f["tool"] for f in figures} == {"watcher", "watcher daemon"}
+    for tool in ("watcher", "watcher daemon"):
+        check_figures([f for f in figures if f["tool"] == tool])
+    assert "unconditional" in result.stdout and "MISSED" not in result.stdout
+
+
+def check_figures(figures: list[dict[str, Any]]) -> None:
     cold, warm = figures
     assert (cold["phase"], warm["phase"]) == ("cold", "warm 1")
     assert cold["requests"] == 51 and cold["parsed"] == 50 and cold["not_modified"] == 0
@@ -34,4 +43,3 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert warm["requests"] == 51 and warm["conditional"] == 51
     assert warm["not_modified"] == 50 - changed
     assert warm["parsed"] == changed
-    assert "unconditional" in result.stdout and "MISSED" not in result.stdout
