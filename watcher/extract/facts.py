@@ -254,14 +254,22 @@ def _funding_fact(text: str, sentence: Sentence, name: _Name, cue: StatusCue | N
     total = next((a for a, r in name.amounts if r is Role.TOTAL), None)
     cap = next((a for a, r in name.amounts if r is Role.CAP), None)
     previous = next((a for a, r in name.amounts if r is Role.PREVIOUS), None)
+    added = next((a for a, r in name.amounts if r is Role.ADDED), None)
     if not name.known and total is None and cap is None:
         return None  # a new "... Scheme" only counts with its money beside it
+    if not name.known and not (sounds_like_innovation(name.name)
+                               or sounds_like_innovation(sentence.text)):
+        # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
+        # but no I&T or industry in the name or the sentence, so no scheme to watch.
+        return None
     attributes: list[tuple[str, str]] = []
     if cap is not None:
         attributes.append(("cap_per_project_hkd", str(cap.hkd)))
     if previous is not None:
         which = "previous_cap_per_project_hkd" if cap is not None else "previous_amount_hkd"
         attributes.append((which, str(previous.hkd)))
+    if added is not None:
+        attributes.append(("added_hkd", str(added.hkd)))
     nearest_funding = len(funding) == 1 or name is min(
         funding, key=lambda n: abs(n.start - sentence.start))
     if nearest_funding:  # ratios and shares belong to the sentence's main scheme

@@ -6,7 +6,8 @@ Chinese names). It compiles every alias into one regular expression, longest ali
 so "second AMC" wins over "AMC" and "將軍澳創新園" over "創新園" at the same place.
 
 Matching is forgiving where writers vary and strict where a mistake would merge two
-things: multi-word names ignore case, curly apostrophes, hyphens ("Re-industrialisation"),
+things: multi-word names ignore case, curly apostrophes, hyphens ("Re-industrialisation"), "&"
+for "and",
 British/American spelling ("Centre"/"Center") and take plurals and possessives;
 abbreviations such as ``AMC`` or ``InnoHK`` must be written in their own case.
 """
@@ -50,6 +51,7 @@ def normalise(name: str) -> str:
     single spaces, British spelling, no leading article or trailing possessive."""
     text = unicodedata.normalize("NFKC", name).lower().replace("’", "'").replace("‘", "'")
     text = re.sub(r"[-‐‑–]", "", text)
+    text = re.sub(r"\s*&\s*", " and ", text) if " " in text.strip() else text  # not "I&T"
     text = _POSSESSIVE.sub("", _ARTICLE.sub("", " ".join(text.split())))
     text = " ".join(_SPELLINGS.get(word, word) for word in text.split())
     return text.replace("ization", "isation")
@@ -108,8 +110,15 @@ def _units(alias: str) -> list[str]:
     abbreviations (AMC, InnoHK, RAISe+) keep their case, names ignore it."""
     exact = " " not in alias and sum(c.isupper() for c in alias) >= 2
     units = []
-    for char in alias:
-        if char.isspace():
+    skip = 0
+    for index, char in enumerate(alias):
+        if skip:
+            skip -= 1
+            continue
+        if alias[index:index + 5].lower() == " and " and not exact:
+            units.append(r"\s+(?:[aA][nN][dD]|&)\s+")  # "Science & Technology Parks"
+            skip = 4
+        elif char.isspace():
             units.append(r"\s+")
         elif char in "'’":
             units.append("['’]")

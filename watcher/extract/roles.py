@@ -17,7 +17,8 @@ from watcher.extract.amounts import Amount
 class Role(StrEnum):
     TOTAL = "total"  # the size of a fund or scheme
     CAP = "cap"  # a ceiling per project / company / application
-    PREVIOUS = "previous"  # "from $15 million (to $30 million)"
+    PREVIOUS = "previous"  # "from $15 million (to $30 million)", "an initial $200 million"
+    ADDED = "added"  # "a further $400 million", "inject $3 billion into": new money, not a size
     OTHER = "other"  # a fine, cost, price, revenue, investment, salary: never a fund
 
 
@@ -28,16 +29,24 @@ _OTHER_BEFORE = re.compile(
     r"\b(?:fined?|fines|penalt(?:y|ies)|cost(?:s|ing)?|revenues?|tax(?:es)?|salar(?:y|ies)|"
     r"wages?|pay|prices?d?|worth|turnover|sales|invest(?:s|ed|ing|ments?)?|spent|spend(?:ing)?|"
     r"expenditure|bail|compensation|loss(?:es)?|damages|profits?|income|fees?|rents?|value[ds]?|"
-    r"contract|tender|approved|granted|awarded|disbursed|earned|donat(?:ed|ions?))"
+    r"contract|tender|approved|granted|awarded|disbursed|earned|donat(?:ed|ions?)|bills?|"
+    r"balances?|reserves|raised|raising|deficit|surplus|involv(?:ing|es|ed)|charges?|loans?)"
     + _FILLER + r"$"
     r"|(?:罰款|罰|成本|造價|工程費用|費用|收入|稅收|稅款|薪金|薪酬|月薪|售價|價格|票價|投資|"
-    r"估值|營業額|銷售額|租金|賠償|批出|批核)(?:約|為|達|高達|共|合共|了|逾|超過|近|總額)*\s*$",
+    r"估值|營業額|銷售額|租金|賠償|批出|批核|開支|支出|經常開支|結餘|儲備)"
+    r"(?:約|為|達|高達|共|合共|了|逾|超過|近|總額)*\s*$"
+    # "獲新型工業化資助計劃資助3,000萬元": a grant one company received
+    r"|獲[^，。；]{0,24}?資助(?:約|達|共|合共|了)?\s*$",
     re.IGNORECASE,
 )
 _OTHER_AFTER = re.compile(
     r"^\s*(?:(?:fine|penalty)\b|in\s+(?:fines|revenue|tax(?:es)?|sales|profits?)\b"
     r"|(?:[\w-]+\s+){0,2}?(?:project|investment|plant|contract|deal|building|renovation|"
     r"works|facility|factory|headquarters)\b"
+    # money drawn from or granted under a fund, not its size: "$48 million from the ITF"
+    r"|(?:from|under|out\s+of)\s+(?:the\s+|its\s+)?[A-Z]"
+    r"|(?:was|were|has\s+been|have\s+been|had\s+been)\s+(?:funded|granted|awarded|approved"
+    r"|disbursed|invested|spent|paid)\b"
     r"|的?(?:罰款|投資|工程|造價|廠房))",
     re.IGNORECASE,
 )
@@ -53,7 +62,20 @@ _CAP_AFTER = re.compile(
     r"application|applicant|organisation|team|institution)\b|^\s*(?:的)?(?:上限|為上限)",
     re.IGNORECASE,
 )
+# "a maximum funding for each PSTS project is $1 million"
+_CAP_NEAR = re.compile(
+    r"\b(?:maximum|ceiling|cap)\b[^.;$]{0,40}?\b(?:for\s+each|per|each)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:project|company|enterprise|application|applicant|organisation|team)s?\b[^.;$]{0,15}$",
+    re.IGNORECASE)
 _PREVIOUS_BEFORE = re.compile(r"(?:\bfrom|由)\s*$", re.IGNORECASE)
+_INITIAL_BEFORE = re.compile(
+    r"\b(?:initial(?:ly)?|original(?:ly)?|first)\s+(?:(?:commitment|funding|size|capital"
+    r"|injection)\s+of\s+)?(?:about\s+|some\s+)?$|(?:原本|最初|初期)(?:為|的|約)*$",
+    re.IGNORECASE)
+_ADDED_BEFORE = re.compile(
+    r"\b(?:further|additional|extra|another|more|inject(?:s|ed|ing)?|top(?:ped|s)?\s+up\s+(?:by|with))"
+    r"\s+(?:of\s+)?(?:about\s+|some\s+)?$|(?:再|額外|另外|增撥|注資)(?:約|了)?\s*$",
+    re.IGNORECASE)
 _PREVIOUS_AFTER = re.compile(r"^\s*(?:to|(?:提高|增加|增|調高|提升|上調)?至)\s*", re.IGNORECASE)
 
 
@@ -63,12 +85,16 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
     after = text[amount.end:min(hi, amount.end + 50)]
     if _PREVIOUS_BEFORE.search(before) and _PREVIOUS_AFTER.match(after):
         return Role.PREVIOUS
+    if _INITIAL_BEFORE.search(before):
+        return Role.PREVIOUS
+    if _ADDED_BEFORE.search(before):
+        return Role.ADDED
     if _OTHER_BEFORE.search(before):
         return Role.OTHER
     if _CAP_AFTER.match(after):  # before the "project" test below: "per project" is a cap
         return Role.CAP
     if _OTHER_AFTER.match(after):
         return Role.OTHER
-    if _CAP_BEFORE.search(before):
+    if _CAP_BEFORE.search(before) or _CAP_NEAR.search(before):
         return Role.CAP
     return Role.TOTAL
