@@ -96,7 +96,8 @@ def rules_test(
             _problem(line)
         failed += bool(result.failures)
         out.print(f"{result.path}: {result.tests} tests, "
-                  + ("ok" if result.ok else f"{len(result.failures)} failures"), markup=False)
+                  + ("ok" if result.ok else f"{len(result.failures)} failures"), markup=False,
+                  soft_wrap=True)
     if failed:
         raise typer.Exit(1)
     out.print(f"all {tests} rule tests passed in {len(paths)} files")
@@ -126,7 +127,7 @@ def notify_test(
         # Only the privacy form of a target is ever printed: its URL holds secrets.
         status = "ok" if result.ok else f"FAILED: {result.error}"
         out.print(f"{target.name} [{', '.join(target.tags) or 'no tags'}]: {status}",
-                  markup=False)
+                  markup=False, soft_wrap=True)
         failures += not result.ok
     if failures:
         raise typer.Exit(1)
