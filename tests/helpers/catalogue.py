@@ -73,7 +73,15 @@ class Site:
 
 
 def sites() -> list[Site]:
-    return [Site.load(d) for d in sorted(FIXTURES.iterdir()) if (d / SITE_FILE).is_file()]
+    """The catalogue's sites: every fixture directory with a site.yaml, except those that
+    say ``catalogue: false`` (fixtures made for one test, such as twins/)."""
+    found = []
+    for directory in sorted(FIXTURES.iterdir()):
+        file = directory / SITE_FILE
+        if file.is_file() and yaml.safe_load(file.read_text(encoding="utf-8")).get(
+                "catalogue", True):
+            found.append(Site.load(directory))
+    return found
 
 
 def local_copy(source: SourceBase, server: LocalServer) -> SourceBase:
