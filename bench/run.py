@@ -30,12 +30,14 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from email import message_from_bytes
 from pathlib import Path
@@ -146,14 +148,17 @@ def measure_process(argv: list[str], env: dict[str, str], cwd: Path,
             process.returncode, out.read_text(errors="replace"))
 
 
-def files_size(*paths: Path) -> int:
-    total = 0
-    for path in paths:
-        if path.is_file():
-            total += path.stat().st_size
-        elif path.is_dir():
-            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return total
+def sqlite_bytes(path: Path) -> int:
+    """Bytes a SQLite database uses (pages in use, write-ahead log included), read through
+    SQLite itself: file sizes would count free pages and a WAL file that a long-lived
+    process keeps at its largest."""
+    if not path.is_file():
+        return 0
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as db:
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
 
 
 # -- watcher -----------------------------------------------------------------------------
@@ -183,7 +188,7 @@ class WatcherRun:
         self.runs = 0
 
     def store_bytes(self) -> int:
-        return files_size(self.db, Path(f"{self.db}-wal"))
+        return sqlite_bytes(self.db)
 
     def run(self) -> tuple[float, float, float, int, int | None, str]:
         self.runs += 1
@@ -292,7 +297,7 @@ class UrlwatchRun:
         self.runs = 0
 
     def store_bytes(self) -> int:
-        return files_size(self.cache, Path(f"{self.cache}-wal"))
+        return sqlite_bytes(self.cache)
 
     def run(self) -> tuple[float, float, float, int, int | None, str]:
         self.runs += 1
@@ -309,7 +314,7 @@ class UrlwatchRun:
 def bench_n(n: int, rounds: int, fraction: float, with_urlwatch: bool, with_daemon: bool,
             notify: str, root: Path) -> list[Measure]:
     results: list[Measure] = []
-    requests_per_round = 2 * (n + n // FEED_SIZE + 2)
+    requests_per_round = 4 * (n + n // FEED_SIZE + 2)  # three tools, and some slack
     with PageServer(n, max_requests=requests_per_round * (rounds + 1) + 100,
                     max_lifetime_s=RUN_TIMEOUT_S * 2 * (rounds + 1)) as server:
         tools: list[WatcherRun | UrlwatchRun] = [WatcherRun(root / f"watcher-{n}", server,
@@ -410,7 +415,8 @@ def print_table(results: list[Measure], latencies: list[float] | None) -> None:
         + ", ".join(f"{k}={v}" for k, v in POLITENESS_OFF.items()))
     table = Table("N", "round", "tool", "wall s", "CPU s", "peak RSS MB", "requests",
                   "conditional", "304", "MB received", "pages parsed", "store MB",
-                  "growth MB", "note", title="one full cycle")
+                  "growth MB", "note",
+                  title="one full cycle (store: SQLite pages in use)")
     for m in results:
         table.add_row(str(m.n), m.phase, m.tool, f"{m.wall_s:.2f}", f"{m.cpu_s:.2f}",
                       f"{m.peak_rss_mb:.0f}", str(m.requests), str(m.conditional),
