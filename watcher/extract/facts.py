@@ -24,29 +24,22 @@ import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from watcher.extract.amounts import Amount, find_amounts
-from watcher.extract.gazetteer import Entity, Gazetteer, slugify
+from watcher.extract.gazetteer import Gazetteer
+from watcher.extract.names import Name, find_names
+from watcher.extract.ownership import is_framed, status_cue
 from watcher.extract.roles import Role, amount_role
 from watcher.extract.sentences import Sentence, split_sentences
-from watcher.extract.shapes import (
-    find_candidates,
-    find_production_lines,
-    production_line_owner,
-    sounds_like_innovation,
-)
-from watcher.extract.status import StatusCue, find_status_cues, nearest_cue
+from watcher.extract.shapes import sounds_like_innovation
+from watcher.extract.status import StatusCue, find_status_cues
 from watcher.models import Document, Fact, FactKind, Status
 
 _GENERIC_FUND = re.compile(r"\b(?:fund|funds|funding)\b|基金|資金")
 _GENERIC_FUND_CUES = frozenset({Status.EARMARKED, Status.PLANNED, Status.LAUNCHED})
 _NEW_THING_CUES = frozenset({Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_CONSTRUCTION,
                              Status.OPENED, Status.ESTABLISHED, Status.LAUNCHED})
-_LOCATIVE = re.compile(
-    r"(?:\b(?:in|at|within|inside|located\s+in|situated\s+in|near|from)\s+(?:the\s+)?"
-    r"|位於|在|於)$", re.IGNORECASE)
-_TITLE_AFTER = re.compile(r"局長|署長|處長|主席|總裁|行政總裁|總幹事")
 _RATIO = re.compile(r"(?<![\d:])([1-9])\s*:\s*([1-9])(?![\d:])")
 _RATIO_CONTEXT = re.compile(r"match|ratio|basis|配對|比例", re.IGNORECASE)
 _FRACTIONS = {"one-third": "1/3", "one third": "1/3", "two-thirds": "2/3", "two thirds": "2/3",
@@ -55,21 +48,6 @@ _FRACTIONS = {"one-third": "1/3", "one third": "1/3", "two-thirds": "2/3", "two 
 _FRACTION = re.compile("|".join(sorted(map(re.escape, _FRACTIONS), key=len, reverse=True)),
                        re.IGNORECASE)
 _FRACTION_CONTEXT = re.compile(r"cover|fund|subsid|share|cost|資助|承擔|成本", re.IGNORECASE)
-
-
-@dataclass
-class _Name:
-    """A name found in a sentence, known or new, before it becomes a fact."""
-
-    kind: FactKind
-    key: str
-    name: str
-    text: str
-    start: int
-    end: int
-    known: bool
-    via: str = ""  # why it counts as a name, for the fact's cue; default from `known`
-    amounts: list[tuple[Amount, Role]] = field(default_factory=list)
 
 
 def _bucket(starts: list[int], items: list[tuple[int, object]]) -> dict[int, list[object]]:
@@ -96,35 +74,8 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
     if not sentences:
         return []
     starts = [s.start for s in sentences]
-    mentions = gazetteer.find(text)
-    covered = bytearray(len(text) + 1)  # 1 where a known name is written
-    for m in mentions:
-        covered[m.start:m.end] = b"\x01" * (m.end - m.start)
-    names: list[tuple[int, object]] = [
-        (m.start, _Name(m.entity.kind, m.entity.key, m.entity.name, m.text, m.start, m.end, True))
-        for m in mentions
-        # "創新科技及工業局局長" is a person's title, not news about the bureau.
-        if not (m.entity.kind is FactKind.ORGANISATION and _TITLE_AFTER.match(text, m.end))
-    ]
-    for cand in find_candidates(text):
-        if 1 in covered[cand.start:cand.end]:
-            continue  # part of a known name: "Microelectronics Centre" in a longer alias
-        resolved = gazetteer.resolve(cand.name)
-        if resolved is not None:
-            names.append((cand.start, _known(resolved, cand.name, cand.start, cand.end)))
-        else:
-            names.append((cand.start, _Name(cand.kind, slugify(cand.name), cand.name, cand.name,
-                                            cand.start, cand.end, False)))
-    for start, end in find_production_lines(text):
-        # A production line is worth a fact only as some company's: "ABC Ltd will set up
-        # a production line". Unowned ("new smart production lines") is policy talk.
-        lo = starts[max(0, bisect_right(starts, start) - 1)]
-        owner = production_line_owner(text, lo, start)
-        if owner and gazetteer.resolve(owner) is None:
-            names.append((start, _Name(FactKind.FACILITY, f"production-line-{slugify(owner)}",
-                                       f"{owner} production line", text[start:end], start, end,
-                                       False)))
-    by_names = _bucket(starts, names)
+    names = find_names(text, gazetteer, starts)
+    by_names = _bucket(starts, [(n.start, n) for n in names])
     by_amounts = _bucket(starts, [(a.start, a) for a in find_amounts(text)])
     masked = _mask(text, names)
     facts: list[Fact] = []
@@ -137,40 +88,40 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
         cues = [replace(c, start=c.start + sentence.start, end=c.end + sentence.start)
                 for c in find_status_cues(masked[sentence.start:sentence.end])]
         facts.extend(_sentence_facts(
-            text, sentence, [n for n in found if isinstance(n, _Name)],
+            text, sentence, [n for n in found if isinstance(n, Name)],
             [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))
     return facts
 
 
-def _mask(text: str, names: list[tuple[int, object]]) -> str:
+def _mask(text: str, names: list[Name]) -> str:
     """``text`` with every name blanked out, so that no name lends its words to a status
     cue ("再工業化資助計劃於2020年推出" is "launched", not "計劃...推出" planned)."""
     chars = list(text)
-    for _, name in names:
-        if isinstance(name, _Name):
-            chars[name.start:name.end] = "\0" * (name.end - name.start)
+    for name in names:
+        chars[name.start:name.end] = "\0" * (name.end - name.start)
     return "".join(chars)
-
-
-def _known(entity: Entity, text: str, start: int, end: int) -> _Name:
-    return _Name(entity.kind, entity.key, entity.name, text, start, end, True)
 
 
 _PARENT_BEFORE = re.compile(r"\bunder\s+(?:the\s+)?$", re.IGNORECASE)
 _PARENT_AFTER = re.compile(r"^(?:轄)?下")
+# Money set aside for a fund: "預留100億元成立", "earmarked $10 billion for", "set aside HK$3bn".
+_EARMARK_BEFORE = re.compile(
+    r"(?:\bearmark\w*|\bset(?:s|ting)?\s+aside|\breserv(?:e|ed|es|ing)|預留|撥出)\s*$",
+    re.IGNORECASE)
 
 
-def _is_parent(text: str, name: _Name) -> bool:
+def _is_parent(text: str, name: Name) -> bool:
     before = text[max(0, name.start - 12):name.start]
     return bool(_PARENT_BEFORE.search(before) or _PARENT_AFTER.match(text, name.end))
 
 
-def _distance(name: _Name, amount: Amount) -> int:
+def _distance(name: Name, amount: Amount) -> int:
     return amount.start - name.end if amount.start >= name.end else name.start - amount.end
 
 
-def _sentence_facts(text: str, sentence: Sentence, names: list[_Name], amounts: list[Amount],
+def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: list[Amount],
                     cues: list[StatusCue], gazetteer: Gazetteer, language: str) -> list[Fact]:
+    names = [replace(n, amounts=[]) for n in names]  # amounts are dealt out per sentence
     hkd = [(a, amount_role(text, a, sentence.start, sentence.end)) for a in amounts
            if a.hkd is not None]
     fund_amounts = [(a, r) for a, r in hkd if r is not Role.OTHER]
@@ -188,49 +139,18 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[_Name], amounts: 
             min(takers, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
     facts = []
     for name in names:
-        cue = _status_cue(text, name, names, cues)
+        cue = None if is_framed(text, name, names) else status_cue(text, name, names, cues)
         if name.kind is FactKind.FUNDING:
-            fact = _funding_fact(text, sentence, name, cue, funding, language)
+            fact = _funding_fact(text, sentence, name, cue, cues, funding, language)
         else:
-            fact = _thing_fact(text, sentence, name, cue, language)
+            fact = _thing_fact(sentence, name, cue, language)
         if fact is not None:
             facts.append(fact)
     return facts
 
 
-_ALLOWED: dict[FactKind, frozenset[Status]] = {
-    FactKind.FUNDING: frozenset(Status) - {Status.UNDER_CONSTRUCTION, Status.OPENED},
-    FactKind.FACILITY: frozenset(Status) - {Status.EARMARKED, Status.LAUNCHED},
-    FactKind.ORGANISATION: frozenset({Status.CONTEMPLATED, Status.PLANNED, Status.ESTABLISHED,
-                                      Status.EXISTING, Status.CLOSED}),
-    FactKind.FIGURE: frozenset(),
-}
-
-
-def _status_cue(text: str, name: _Name, names: list[_Name], cues: list[StatusCue]
-                ) -> StatusCue | None:
-    """The cue that speaks of ``name``: the nearest cue of a status its kind can have,
-    skipping a cue after the name that has an object of its own ("HKSTP plans to build
-    a Quantum Centre": "plans to" is the centre's, not HKSTP's) or a nearer subject
-    ("元朗創新園微電子中心正式開幕": the centre opened, not the InnoPark)."""
-    others = [o for o in names if o is not name and o.key != name.key
-              and not _LOCATIVE.search(text, max(0, o.start - 20), o.start)]
-    usable = []
-    for cue in cues:
-        if cue.status not in _ALLOWED[name.kind]:
-            continue
-        if cue.start >= name.end and any(
-            cue.end <= o.start <= cue.end + 40  # the cue has an object of its own
-            or name.end <= o.start < cue.start  # a nearer name is the cue's subject
-            for o in others
-        ):
-            continue
-        usable.append(cue)
-    return nearest_cue(usable, name.start, name.end)
-
-
 def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, Role]],
-                  cues: list[StatusCue], gazetteer: Gazetteer) -> _Name | None:
+                  cues: list[StatusCue], gazetteer: Gazetteer) -> Name | None:
     """"A fund of HK$10 billion has been earmarked": an unnamed fund, known by amount."""
     totals = [a for a, r in fund_amounts if r is Role.TOTAL]
     if not totals or not any(c.status in _GENERIC_FUND_CUES for c in cues):
@@ -242,26 +162,36 @@ def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, Role]
     assert match is not None
     word = match.group()
     start = sentence.start + match.start()
+    via = f"scheme word '{word}'"
     if known is not None:
-        return _Name(FactKind.FUNDING, known.key, known.name, word, start, start + len(word),
-                     True, via="scheme word")
-    return _Name(FactKind.FUNDING, f"unnamed-fund-{amount.hkd}", f"Unnamed fund of {amount.text}",
-                 word, start, start + len(word), False, via="scheme word")
+        return Name(FactKind.FUNDING, known.key, known.name, word, start, start + len(word),
+                    True, via=f"{via} with the amount of a known fund")
+    return Name(FactKind.FUNDING, f"unnamed-fund-{amount.hkd}", f"Unnamed fund of {amount.text}",
+                word, start, start + len(word), False, via=via)
 
 
-def _funding_fact(text: str, sentence: Sentence, name: _Name, cue: StatusCue | None,
-                  funding: list[_Name], language: str) -> Fact | None:
+def _why(name: Name) -> str:
+    return name.via or f"{'known name' if name.known else 'name shape'} '{name.text}'"
+
+
+def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | None,
+                  cues: list[StatusCue], funding: list[Name], language: str) -> Fact | None:
     total = next((a for a, r in name.amounts if r is Role.TOTAL), None)
     cap = next((a for a, r in name.amounts if r is Role.CAP), None)
     previous = next((a for a, r in name.amounts if r is Role.PREVIOUS), None)
     added = next((a for a, r in name.amounts if r is Role.ADDED), None)
-    if not name.known and total is None and cap is None:
+    if not name.known and not name.amounts:
         return None  # a new "... Scheme" only counts with its money beside it
     if not name.known and not (sounds_like_innovation(name.name)
                                or sounds_like_innovation(sentence.text)):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
         # but no I&T or industry in the name or the sentence, so no scheme to watch.
         return None
+    if total is not None:  # money set aside for the fund: its status, whatever else is near
+        earmark = next((c for c in cues if c.status is Status.EARMARKED
+                        and _EARMARK_BEFORE.search(text, max(0, total.start - 16), total.start)),
+                       None)
+        cue = earmark or cue
     attributes: list[tuple[str, str]] = []
     if cap is not None:
         attributes.append(("cap_per_project_hkd", str(cap.hkd)))
@@ -279,11 +209,12 @@ def _funding_fact(text: str, sentence: Sentence, name: _Name, cue: StatusCue | N
         fraction = _FRACTION.search(sentence.text)
         if fraction and _FRACTION_CONTEXT.search(sentence.text):
             attributes.append(("government_share", _FRACTIONS[fraction.group().lower()]))
-    why = [f"{name.via or ('known name' if name.known else 'name shape')} '{name.text}'"]
+    why = [_why(name)]
     if total is not None:
         why.insert(0, f"amount '{total.text}'")
-    if cap is not None:
-        why.append(f"cap '{cap.text}'")
+    for label, amount in (("cap", cap), ("previous amount", previous), ("added", added)):
+        if amount is not None:
+            why.append(f"{label} '{amount.text}'")
     if cue is not None:
         why.append(f"status cue '{cue.cue}'")
     return Fact(
@@ -294,16 +225,14 @@ def _funding_fact(text: str, sentence: Sentence, name: _Name, cue: StatusCue | N
             f"; {w}" for w in why[2:]), language=language)
 
 
-def _thing_fact(text: str, sentence: Sentence, name: _Name, cue: StatusCue | None,
+def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,
                 language: str) -> Fact | None:
-    if _LOCATIVE.search(text, max(sentence.start, name.start - 20), name.start):
-        cue = None  # "in Tseung Kwan O InnoPark" says where, not what happened to it
     if not name.known:
         if cue is None or cue.status not in _NEW_THING_CUES:
             return None
         if name.kind is FactKind.FACILITY and not sounds_like_innovation(name.name):
             return None  # sports centres, waterfront parks
-    why = f"{'known name' if name.known else 'name shape'} '{name.text}'"
+    why = _why(name)
     if cue is not None:
         why += f"; status cue '{cue.cue}'"
     return Fact(kind=name.kind, key=name.key, name=name.name, evidence=sentence.text,

@@ -79,6 +79,11 @@ _ADDED_BEFORE = re.compile(
 _PREVIOUS_AFTER = re.compile(r"^\s*(?:to|(?:提高|增加|增|調高|提升|上調)?至)\s*", re.IGNORECASE)
 
 
+_ADDED_AFTER = re.compile(
+    r"^\s*(?:more|extra|additional|further|in\s+additional)\b|^\s*(?:的)?(?:額外|新增)",
+    re.IGNORECASE)
+
+
 def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
     """The role of ``amount`` in ``text``, reading only within ``[lo, hi)`` (its sentence)."""
     before = text[max(lo, amount.start - 80):amount.start]
@@ -87,7 +92,7 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
         return Role.PREVIOUS
     if _INITIAL_BEFORE.search(before):
         return Role.PREVIOUS
-    if _ADDED_BEFORE.search(before):
+    if _ADDED_BEFORE.search(before) or _ADDED_AFTER.match(after):
         return Role.ADDED
     if _OTHER_BEFORE.search(before):
         return Role.OTHER

@@ -1,0 +1,97 @@
+"""Back-references: "the Scheme", "the Fund's", "該計劃", "研發院" -> the thing named earlier.
+
+Government releases name a scheme once ("the New Industrialisation Acceleration Scheme
+(NIAS)") and then write "the Scheme" for the rest of the page; the amounts, caps and status
+cues in those later sentences belong to the named scheme. A back-reference is a definite
+head word ("the" + Scheme, Fund, Centre... in English; 該/此/本 + 計劃, 基金... or a head
+word opening a clause in Chinese) and refers to the nearest name before it that ends in the
+same head. A plural ("the Schemes") refers to several things and is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_EN_HEADS = ("scheme", "fund", "programme", "initiative", "centre", "institute", "park",
+             "technopole", "hub", "office", "laboratory", "cluster", "platform")
+_EN_SPELLING = {"program": "programme", "center": "centre", "lab": "laboratory"}
+_ZH_HEADS = ("計劃", "基金", "中心", "研發院", "研究院", "科技園", "創新園", "科技城", "實驗室",
+             "平台", "辦公室")
+_EN_REFERENCE = re.compile(
+    r"(?<![A-Za-z])(?:[Tt]he|[Tt]his)\s+(?P<head>(?i:scheme|fund|programme|program|initiative"
+    r"|centre|center|institute|park|technopole|hub|office|laboratory|lab|cluster|platform))"
+    r"(?:['’]s)?(?![\w'’-])(?!\s+[A-Z][a-z])"  # "the Fund Management Company" is a name
+)
+_ZH_REFERENCE = re.compile(rf"(?P<det>該|此|本)?(?P<head>{'|'.join(_ZH_HEADS)})")
+# Where a Chinese head word opens a clause, or follows a verb or preposition that takes it
+# as object ("發展科技城", "在計劃下"): there it can only be a back-reference.
+_ZH_OPENERS = "。，；：、「『（(\n "
+_ZH_BEFORE = re.compile(r"(?:發展|興建|管理|營運|使用|支援|透過|通過|在|於|與|和|及|由|經|向)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Antecedent:
+    start: int
+    end: int
+    heads: frozenset[str]  # head words it can be referred back to by: {"scheme", "計劃"}
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    text: str
+    start: int
+    end: int
+    antecedent: int  # index into the antecedents given to find_references
+
+
+def heads_of(names: Iterable[str]) -> frozenset[str]:
+    """The head words of a thing's names: the last English word (singular, British
+    spelling) and any Chinese head suffix."""
+    heads = set()
+    for name in names:
+        name = name.strip()
+        words = re.findall(r"[A-Za-z]+", name)
+        if words and name[-1:].isascii():
+            word = words[-1].lower()
+            word = _EN_SPELLING.get(word, word)
+            if word.endswith("s") and word[:-1] in _EN_HEADS:
+                word = word[:-1]
+            if word in _EN_HEADS:
+                heads.add(word)
+        heads.update(h for h in _ZH_HEADS if name.endswith(h))
+    return frozenset(heads)
+
+
+def _zh_is_reference(text: str, start: int, det: bool) -> bool:
+    if det or start == 0 or text[start - 1] in _ZH_OPENERS:
+        return True
+    return bool(_ZH_BEFORE.search(text, max(0, start - 2), start))
+
+
+def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearray
+                    ) -> list[Reference]:
+    """Every back-reference in ``text`` outside the spans marked in ``taken`` (names
+    already found), each with the nearest earlier antecedent sharing its head word."""
+    order = sorted(range(len(antecedents)), key=lambda i: antecedents[i].start)
+    found: list[Reference] = []
+    candidates: list[tuple[int, int, str]] = []
+    for match in _EN_REFERENCE.finditer(text):
+        head = match.group("head").lower()
+        candidates.append((match.start(), match.end(), _EN_SPELLING.get(head, head)))
+    for match in _ZH_REFERENCE.finditer(text):
+        if _zh_is_reference(text, match.start(), bool(match.group("det"))):
+            candidates.append((match.start(), match.end(), match.group("head")))
+    for start, end, head in candidates:
+        if 1 in taken[start:end]:
+            continue
+        best = None
+        for index in order:
+            if antecedents[index].end > start:
+                break
+            if head in antecedents[index].heads:
+                best = index
+        if best is not None:
+            found.append(Reference(text[start:end], start, end, best))
+    return sorted(found, key=lambda r: r.start)

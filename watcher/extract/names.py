@@ -1,0 +1,132 @@
+"""Every name on a page, before any becomes a fact: known names (the gazetteer), names of
+a known shape, companies' production lines, and back-references ("the Scheme").
+
+Resolution happens here, once per page: an alias or abbreviation becomes its canonical
+key; an abbreviation in brackets right after a name ("the second Advanced Manufacturing
+Centre (AMC)") is that name's, not another thing's; a short form of a name written earlier
+("培訓計劃" after "新型工業化及科技培訓計劃", "Kinwah" after "Kinwah Precision Engineering
+Limited") is the earlier thing; "the Scheme" is the nearest scheme named before it.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from watcher.extract.amounts import Amount
+from watcher.extract.coref import Antecedent, find_references, heads_of
+from watcher.extract.gazetteer import Entity, Gazetteer, slugify
+from watcher.extract.roles import Role
+from watcher.extract.shapes import find_candidates, find_production_lines, production_line_owner
+from watcher.models import FactKind
+
+# "創新科技及工業局局長" is a person's title, not news about the bureau.
+_TITLE_AFTER = re.compile(r"局長|署長|處長|主席|總裁|行政總裁|總幹事")
+_BRACKET_BEFORE = re.compile(r"\s*[(（]\s*$")
+_BRACKET_AFTER = re.compile(r"\s*[)）]")
+
+
+@dataclass
+class Name:
+    """A name found in the text, known or new, before it becomes a fact."""
+
+    kind: FactKind
+    key: str
+    name: str  # canonical (English where known)
+    text: str  # as written
+    start: int
+    end: int
+    known: bool
+    via: str = ""  # why it counts as a name, for the fact's cue; default from `known`
+    heads: frozenset[str] = frozenset()  # head words a back-reference may use
+    amounts: list[tuple[Amount, Role]] = field(default_factory=list)
+
+
+def _known(entity: Entity, text: str, start: int, end: int, via: str = "") -> Name:
+    heads = heads_of((entity.name, *entity.aliases, text))
+    return Name(entity.kind, entity.key, entity.name, text, start, end, True, via, heads)
+
+
+def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:
+    """Every name in ``text`` in order; ``starts`` are the sentences' start offsets."""
+    names: list[Name] = []
+    covered = bytearray(len(text) + 1)  # 1 where a name is written
+    for m in gazetteer.find(text):
+        if m.entity.kind is FactKind.ORGANISATION and _TITLE_AFTER.match(text, m.end):
+            continue
+        if names and _is_bracketed_abbreviation(text, names[-1], m.start, m.end):
+            continue
+        names.append(_known(m.entity, m.text, m.start, m.end))
+        covered[m.start:m.end] = b"\x01" * (m.end - m.start)
+    for cand in find_candidates(text):
+        if 1 in covered[cand.start:cand.end]:
+            continue  # part of a known name: "Microelectronics Centre" in a longer alias
+        resolved = gazetteer.resolve(cand.name) or _short_form(cand.name, cand.start, names)
+        if resolved is not None:
+            names.append(_known(resolved, cand.name, cand.start, cand.end,
+                                via="" if gazetteer.resolve(cand.name) else "short form"))
+        else:
+            names.append(Name(cand.kind, slugify(cand.name), cand.name, cand.name, cand.start,
+                              cand.end, False, heads=heads_of((cand.name,))))
+        if cand.name.isascii():  # a Chinese shape may be a mis-cut back-reference: see below
+            covered[cand.start:cand.end] = b"\x01" * (cand.end - cand.start)
+    names.extend(_production_lines(text, gazetteer, starts))
+    names.sort(key=lambda n: n.start)
+    return _with_references(text, names, covered)
+
+
+def _is_bracketed_abbreviation(text: str, previous: Name, start: int, end: int) -> bool:
+    """"the second Advanced Manufacturing Centre (AMC)": the AMC in brackets is the
+    abbreviation the writer gives the name before it, whatever else "AMC" may name."""
+    return (previous.end <= start and start - previous.end <= 3
+            and bool(_BRACKET_BEFORE.fullmatch(text, previous.end, start))
+            and bool(_BRACKET_AFTER.match(text, end)))
+
+
+def _short_form(name: str, start: int, names: list[Name]) -> Entity | None:
+    """A Chinese name that ends a known name written earlier ("培訓計劃") is that thing."""
+    if name.isascii() or len(name) < 4:
+        return None
+    for earlier in reversed(names):
+        if earlier.start < start and earlier.known and earlier.text.endswith(name) \
+                and earlier.text != name:
+            return Entity(earlier.key, earlier.kind, earlier.name, (earlier.text,))
+    return None
+
+
+def _production_lines(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:
+    """A production line is worth a fact only as some company's: "ABC Ltd will set up a
+    production line". Unowned ("new smart production lines") is policy talk. A company
+    named again by a short form ("Kinwah's chairman") keeps its full name."""
+    found = []
+    owners: list[str] = []
+    for start, end in find_production_lines(text):
+        lo = starts[max(0, bisect_right(starts, start) - 1)]
+        owner = re.sub(r"['’]s$", "", production_line_owner(text, lo, start))
+        if not owner or gazetteer.resolve(owner) is not None:
+            continue
+        owner = next((o for o in owners if o.startswith(owner + " ")), owner)
+        owners.append(owner)
+        found.append(Name(FactKind.FACILITY, f"production-line-{slugify(owner)}",
+                          f"{owner} production line", text[start:end], start, end, False))
+    return found
+
+
+def _with_references(text: str, names: list[Name], covered: bytearray) -> list[Name]:
+    """``names`` plus a name for each back-reference; a Chinese shape that is really a
+    back-reference with a verb before it ("發展科技城") gives way to it."""
+    antecedents = [Antecedent(n.start, n.end, n.heads) for n in names]
+    references = find_references(text, antecedents, covered)
+    if not references:
+        return names
+    spans = [(r.start, r.end) for r in references]
+    kept = [n for n in names
+            if n.known or n.text.isascii() or not any(s < n.end and n.start < e for s, e in spans)]
+    for ref in references:
+        target = names[ref.antecedent]
+        kept.append(Name(target.kind, target.key, target.name, ref.text, ref.start, ref.end,
+                         target.known, f"'{ref.text}' refers back to '{target.text}', so "
+                         f"{'known name' if target.known else 'name shape'}", target.heads))
+    kept.sort(key=lambda n: n.start)
+    return kept

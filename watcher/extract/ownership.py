@@ -1,0 +1,106 @@
+"""Which name a status cue speaks of, when a sentence holds several names and cues.
+
+English and Chinese put the verb before what it acts on ("will set up a second AMC",
+"將設立…中心") or after the thing it tells about ("the centre was opened", "中心已啟用").
+So a cue *before* a name is that name's unless another name stands between them (other
+than in a list: "a second AMC, the HKMRDI and the MEC" share "to establish"); a cue *after*
+a name is that name's unless:
+
+- the cue has an object of its own: a name right after it ("HKSTP plans to build a Quantum
+  Centre"), or an article or a Chinese object ("which will set up a vetting committee",
+  "會成立由…組成的委員會"): the name is the subject, not what is set up;
+- another name stands between them (the nearer one is the cue's subject);
+- a new clause starts between them ("OASES continues to reach out to enterprises, and many
+  of those it attracted have set up ...").
+
+A name framed as a place, a parent or an agent ("in Tseung Kwan O InnoPark", "under the
+ITIB", "set up by Cyberport and the HKSTP") takes no cue at all: see :func:`is_framed`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from watcher.extract.names import Name
+from watcher.extract.status import StatusCue, nearest_cue
+from watcher.models import FactKind, Status
+
+ALLOWED: dict[FactKind, frozenset[Status]] = {
+    FactKind.FUNDING: frozenset(Status) - {Status.UNDER_CONSTRUCTION, Status.OPENED},
+    FactKind.FACILITY: frozenset(Status) - {Status.EARMARKED, Status.LAUNCHED},
+    FactKind.ORGANISATION: frozenset({Status.CONTEMPLATED, Status.PLANNED, Status.ESTABLISHED,
+                                      Status.EXISTING, Status.CLOSED}),
+    FactKind.FIGURE: frozenset(),
+}
+_FRAME = re.compile(
+    r"(?:\b(?:in|at|within|inside|located\s+in|situated\s+in|near|from|under|by)\s+(?:the\s+)?"
+    r"|位於|在|於|由)$", re.IGNORECASE)
+_LIST_GAP = re.compile(
+    r"(?:\s*[(（][^()（）]{1,30}[)）])?[\s,，、]*(?:(?:and|or|as\s+well\s+as|及|和|與|以及)\s*)?"
+    r"(?:(?:the|a|an|its|their|multiple|several|many|various|two|three|four|five)\s+)?",
+    re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r"[;；]|,\s*(?:and|but|while|whereas)\b|\band\s+(?:many|some|most|all|those|these|others?)\b",
+    re.IGNORECASE)
+_PASSIVE = re.compile(r"\b(?:be|been|being|was|were|is|are)\b", re.IGNORECASE)
+_EN_OBJECT = re.compile(
+    r"\s+(?:a|an|the|its|their|his|her|new|more|further|several|two|three|four|five|\d)\b",
+    re.IGNORECASE)
+_ZH_TRANSITIVE = re.compile(r"(?:設立|成立|推出|興建|建立|開設|設置|籌建|建造|發展)$")
+_ZH_NOT_OBJECT = "了的，。；、：中後時前及和與至"
+
+
+def is_framed(text: str, name: Name, names: list[Name]) -> bool:
+    """Whether ``name`` is written as a place, parent or agent, directly ("in the Science
+    Park") or as the next item of such a list ("by Cyberport and the HKSTP")."""
+    if _FRAME.search(text, max(0, name.start - 20), name.start):
+        return True
+    before = [n for n in names if n.end <= name.start and n is not name]
+    if not before:
+        return False
+    previous = max(before, key=lambda n: n.end)
+    listed = _LIST_GAP.fullmatch(text, previous.end, name.start)
+    return bool(listed) and previous.end < name.start and is_framed(text, previous, names)
+
+
+def _takes_object(text: str, cue: StatusCue, others: list[Name]) -> bool:
+    for other in others:
+        if cue.end <= other.start <= cue.end + 40 and not re.search(
+                r"\bby\s+(?:the\s+)?$", text[cue.end:other.start], re.IGNORECASE):
+            return True
+    if cue.cue.isascii():
+        return not _PASSIVE.search(cue.cue) and bool(_EN_OBJECT.match(text, cue.end))
+    following = text[cue.end:cue.end + 1]
+    return bool(_ZH_TRANSITIVE.search(cue.cue)) and bool(following) and \
+        "\u4e00" <= following <= "\u9fff" and following not in _ZH_NOT_OBJECT
+
+
+def _listed(text: str, chain: list[Name], name: Name) -> bool:
+    """Whether the names in ``chain`` and then ``name`` are written as one list."""
+    ends = [n.end for n in chain]
+    starts = [n.start for n in chain[1:]] + [name.start]
+    return all(end <= start and _LIST_GAP.fullmatch(text, end, start)
+               for end, start in zip(ends, starts, strict=True))
+
+
+def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue]
+               ) -> StatusCue | None:
+    """The cue that speaks of ``name`` (see the module docstring), or None."""
+    others = [o for o in names if o is not name and o.key != name.key
+              and not is_framed(text, o, names)]
+    usable = []
+    for cue in cues:
+        if cue.status not in ALLOWED[name.kind]:
+            continue
+        if cue.start >= name.end:
+            if (any(name.end <= o.start < cue.start for o in others)
+                    or _CLAUSE_BREAK.search(text, name.end, cue.start)
+                    or _takes_object(text, cue, others)):
+                continue
+        elif cue.end <= name.start:
+            between = sorted((o for o in others if cue.end <= o.start and o.end <= name.start),
+                             key=lambda o: o.start)
+            if between and not _listed(text, between, name):
+                continue
+        usable.append(cue)
+    return nearest_cue(usable, name.start, name.end)
