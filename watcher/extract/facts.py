@@ -191,7 +191,8 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         earmark = next((c for c in cues if c.status is Status.EARMARKED
                         and _EARMARK_BEFORE.search(text, max(0, total.start - 16), total.start)),
                        None)
-        cue = earmark or cue
+        if cue is None or cue.status in (Status.PLANNED, Status.ESTABLISHED):
+            cue = earmark or cue  # "預留100億元成立…基金": the setting up is the purpose
     attributes: list[tuple[str, str]] = []
     if cap is not None:
         attributes.append(("cap_per_project_hkd", str(cap.hkd)))
@@ -239,13 +240,22 @@ def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,
                 status=cue.status if cue is not None else None, cue=why, language=language)
 
 
+# How far along a thing is, for choosing among a page's mentions: a later event beats an
+# earlier one ("opened for applications in 2020" beats "will inject a further $400
+# million" for the fund's status); "existing" says least.
+_PROGRESS = {status: rank for rank, status in enumerate(
+    [Status.EXISTING, Status.CONTEMPLATED, Status.PLANNED, Status.EARMARKED, Status.LAUNCHED,
+     Status.UNDER_CONSTRUCTION, Status.ESTABLISHED, Status.OPENED, Status.CLOSED], start=1)}
+
+
 def _score(fact: Fact) -> tuple[int, int, int]:
-    return (fact.amount_hkd is not None, fact.status is not None, len(fact.attributes))
+    progress = _PROGRESS[fact.status] if fact.status is not None else 0
+    return (fact.amount_hkd is not None, progress, len(fact.attributes))
 
 
 def merge_facts(facts: list[Fact]) -> list[Fact]:
-    """One fact per key: the most informative mention (amount, then status, then
-    attributes); the first mention wins a tie."""
+    """One fact per key: the most informative mention (amount, then the furthest status,
+    then attributes); the first mention wins a tie."""
     best: dict[str, Fact] = {}
     attributes: dict[str, dict[str, str]] = defaultdict(dict)
     for fact in facts:

@@ -61,7 +61,10 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
         covered[m.start:m.end] = b"\x01" * (m.end - m.start)
     for cand in find_candidates(text):
         if 1 in covered[cand.start:cand.end]:
-            continue  # part of a known name: "Microelectronics Centre" in a longer alias
+            owner = _owner_prefix(names, cand.start, cand.end)
+            if owner is None:
+                continue  # part of a known name: "Microelectronics Centre" in a longer alias
+            names.remove(owner)  # "HKSTP Venture Fund" is the fund, not the HKSTP
         resolved = gazetteer.resolve(cand.name) or _short_form(cand.name, cand.start, names)
         if resolved is not None:
             names.append(_known(resolved, cand.name, cand.start, cand.end,
@@ -74,6 +77,17 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
     names.extend(_production_lines(text, gazetteer, starts))
     names.sort(key=lambda n: n.start)
     return _with_references(text, names, covered)
+
+
+def _owner_prefix(names: list[Name], start: int, end: int) -> Name | None:
+    """The known name that only opens the shaped name ``[start, end)`` as its owner ("HKSTP"
+    in "HKSTP Venture Fund", "Cyberport" in "Cyberport Macro Fund"), if that is the only
+    known name inside it."""
+    inside = [n for n in names if n.known and n.start < end and start < n.end]
+    if len(inside) == 1 and inside[0].start == start and inside[0].end < end \
+            and inside[0].text.isascii():
+        return inside[0]
+    return None
 
 
 def _is_bracketed_abbreviation(text: str, previous: Name, start: int, end: int) -> bool:

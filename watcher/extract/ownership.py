@@ -34,7 +34,11 @@ ALLOWED: dict[FactKind, frozenset[Status]] = {
 }
 _FRAME = re.compile(
     r"(?:\b(?:in|at|within|inside|located\s+in|situated\s+in|near|from|under|by)\s+(?:the\s+)?"
-    r"|位於|在|於|由)$", re.IGNORECASE)
+    r"|位於|在|於|由|獲)$",  # "獲X資助的課程": courses that X funds
+    re.IGNORECASE)
+_MODIFIES = re.compile(
+    r"\s*(?:website|web\s+page|courses?|secretariat|hotline)\b|課程|網站|網頁|秘書處",
+    re.IGNORECASE)
 _LIST_GAP = re.compile(
     r"(?:\s*[(（][^()（）]{1,30}[)）])?[\s,，、]*(?:(?:and|or|as\s+well\s+as|及|和|與|以及)\s*)?"
     r"(?:(?:the|a|an|its|their|multiple|several|many|various|two|three|four|five)\s+)?",
@@ -42,6 +46,9 @@ _LIST_GAP = re.compile(
 _CLAUSE_BREAK = re.compile(
     r"[;；]|,\s*(?:and|but|while|whereas)\b|\band\s+(?:many|some|most|all|those|these|others?)\b",
     re.IGNORECASE)
+# "... companies that plan to build": the cue's subject is the noun before "that"
+_RELATIVE = re.compile(r"\b(?:that|who)\s+$", re.IGNORECASE)
+_OWN_RELATIVE = re.compile(r"\s*,?\s*(?:that|who|which)\s+", re.IGNORECASE)
 _PASSIVE = re.compile(r"\b(?:be|been|being|was|were|is|are)\b", re.IGNORECASE)
 _EN_OBJECT = re.compile(
     r"\s+(?:a|an|the|its|their|his|her|new|more|further|several|two|three|four|five|\d)\b",
@@ -52,8 +59,9 @@ _ZH_NOT_OBJECT = "了的，。；、：中後時前及和與至"
 
 def is_framed(text: str, name: Name, names: list[Name]) -> bool:
     """Whether ``name`` is written as a place, parent or agent, directly ("in the Science
-    Park") or as the next item of such a list ("by Cyberport and the HKSTP")."""
-    if _FRAME.search(text, max(0, name.start - 20), name.start):
+    Park") or as the next item of such a list ("by Cyberport and the HKSTP"), or only
+    qualifies another noun ("the ITF website", "培訓計劃課程")."""
+    if _FRAME.search(text, max(0, name.start - 20), name.start) or _MODIFIES.match(text, name.end):
         return True
     before = [n for n in names if n.end <= name.start and n is not name]
     if not before:
@@ -69,7 +77,11 @@ def _takes_object(text: str, cue: StatusCue, others: list[Name]) -> bool:
                 r"\bby\s+(?:the\s+)?$", text[cue.end:other.start], re.IGNORECASE):
             return True
     if cue.cue.isascii():
-        return not _PASSIVE.search(cue.cue) and bool(_EN_OBJECT.match(text, cue.end))
+        end = cue.end
+        if cue.cue.lower().endswith(" to"):  # "plans to build a ...": the object follows
+            verb = re.match(r"\s+\w+", text[end:])
+            end += verb.end() if verb else 0
+        return not _PASSIVE.search(cue.cue) and bool(_EN_OBJECT.match(text, end))
     following = text[cue.end:cue.end + 1]
     return bool(_ZH_TRANSITIVE.search(cue.cue)) and bool(following) and \
         "\u4e00" <= following <= "\u9fff" and following not in _ZH_NOT_OBJECT
@@ -93,8 +105,10 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue]
         if cue.status not in ALLOWED[name.kind]:
             continue
         if cue.start >= name.end:
+            gap = text[name.end:cue.start]
             if (any(name.end <= o.start < cue.start for o in others)
-                    or _CLAUSE_BREAK.search(text, name.end, cue.start)
+                    or _CLAUSE_BREAK.search(gap)
+                    or (_RELATIVE.search(gap) and not _OWN_RELATIVE.fullmatch(gap))
                     or _takes_object(text, cue, others)):
                 continue
         elif cue.end <= name.start:

@@ -66,7 +66,7 @@ _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
-    r"laborator|quantum|material|energy|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
+    r"laborator|quantum|material|energy|venture|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
     r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源",
     re.IGNORECASE,
 )
@@ -134,6 +134,13 @@ def _english(text: str) -> list[Candidate]:
     for head_match in _EN_HEAD.finditer(text):
         begin = _chain_start(text, floor, head_match.start())
         if begin is None:
+            last = found[-1] if found else None
+            if last is not None and last.end == floor and text[floor:head_match.start()].isspace():
+                # "Data Centre Park": a head right after a name's head extends that name
+                name = " ".join(text[last.start:head_match.end()].split())
+                found[-1] = Candidate(_EN_HEADS[head_match.group("head").lower()], name,
+                                      last.start, head_match.end(), head_match.group("head"))
+                floor = head_match.end()
             continue
         floor = head_match.end()
         tokens = list(re.finditer(r"\S+", text[begin:head_match.end()]))

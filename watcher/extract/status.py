@@ -40,7 +40,9 @@ _CUES: list[tuple[Status, str]] = [
     (_P, r"\b(?:plans?|planning|proposes?|proposing|intends?|intending)\s+to\b"),
     (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
     (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
-    (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?{_ZH_EST}"),
+    (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?(?:{_ZH_EST}|發展|建造)"),
+    # a scheme that "will subsidise" is announced, not yet open
+    (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # contemplated
     (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
@@ -72,7 +74,7 @@ _CUES: list[tuple[Status, str]] = [
     # established
     (_S, r"\b(?:was|were|has\s+been|have\s+been|had\s+been)\s+"
          r"(?:set\s+up|established|formed|created)\b"),
-    (_S, r"\b(?:has|have|had)\s+(?:set\s+up|established)\b"),
+    (_S, r"\b(?:has|have|had)\s+(?:also\s+|already\s+|recently\s+)?(?:set\s+up|established)\b"),
     (_S, r"(?<!well-)(?<!well\s)\bestablished\b"),
     (_S, r"(?:已|正式)?成立了?|已設立"),
     # existing
