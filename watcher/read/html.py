@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import lxml.html  # type: ignore[import-untyped]
 from bs4 import BeautifulSoup, Tag
 from bs4.filter import SoupStrainer
 from lxml import etree  # type: ignore[import-untyped]
@@ -25,6 +24,7 @@ from soupsieve import SelectorSyntaxError
 from watcher.config.sources import Entries, Reader
 from watcher.errors import ReadError
 from watcher.models import Document, FeedItem
+from watcher.read.byid import ById, parse_ids, read_by_id
 from watcher.read.dates import find_gia_date, parse_date
 from watcher.read.decode import decode
 from watcher.read.language import detect_language
@@ -57,7 +57,18 @@ def read_page(
     with _reading(url):
         reader = reader or Reader()
         ids = _strainable_ids(reader)
-        soup = _parse(markup, ids)
+        found = parse_ids(_no_nul(markup), ids) if ids else None
+        fast = _read_by_id(found, reader, url) if found is not None else None
+        if fast is not None:
+            return Document(
+                url=url,
+                source=source,
+                title=fast.title or _title_tag_text(markup) or one_line(fallback_title),
+                text=_strip_gia_footer(fast.text),
+                language=language or detect_language(fast.title + "\n" + fast.text),
+                published=fast.date or find_gia_date(markup) or published,
+            )
+        soup = _parse(markup, ids, found)
         # Dates first: the element holding one is often among what ``drop`` removes.
         when = _selected_date(soup, reader.date, url) or find_gia_date(markup) or published
         # Only the title and body elements are read, so ``drop`` only searches inside them
@@ -156,41 +167,39 @@ def _reading(url: str) -> Iterator[None]:
         raise ReadError(url, f"unreadable page: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(markup: str, only_ids: frozenset[str] | None = None) -> BeautifulSoup:
+def _no_nul(markup: str) -> str:
     # NULs are not text and lxml would stop at one; replace like browsers do.
-    markup = markup.replace("\x00", "\ufffd")
+    return markup.replace("\x00", "\ufffd")
+
+
+def _parse(markup: str, only_ids: frozenset[str] | None = None,
+           found: list[etree._Element] | None = None) -> BeautifulSoup:
+    markup = _no_nul(markup)
+    if only_ids and found is not None:
+        return BeautifulSoup(_fragments(found), "lxml")
     if only_ids:
-        fragment = _id_fragments(markup, only_ids)
-        if fragment is not None:
-            return BeautifulSoup(fragment, "lxml")
         # Build only the elements the reader reads: half the time on a GIA release.
         strainer = SoupStrainer(attrs={"id": lambda value: value in only_ids})
         return BeautifulSoup(markup, "lxml", parse_only=strainer)
     return BeautifulSoup(markup, "lxml")
 
 
-def _id_fragments(markup: str, ids: frozenset[str]) -> str | None:
-    """The markup of the elements carrying ``ids`` (outermost only, in page order), cut out
-    of the page by lxml's C parser, or None when lxml cannot parse the page.
-
-    bs4 builds a Python object per tag of the whole page, even with a SoupStrainer, which
-    made parsing most of a poll's CPU time (a 45 KB release is mostly navigation).
-    libxml2 is the same parser bs4's "lxml" builder drives, so the elements come out the
-    same; bs4 then builds only these few kilobytes.
-    """
+def _read_by_id(found: list[etree._Element], reader: Reader, url: str) -> ById | None:
     try:
-        root = lxml.html.document_fromstring(markup)
-    except (etree.ParserError, ValueError):
-        return None
-    names = sorted(ids)
-    query = "//*[" + " or ".join(f"@id=$i{n}" for n in range(len(names))) + "]"
-    found = root.xpath(query, **{f"i{n}": name for n, name in enumerate(names)})
-    assert isinstance(found, list)
-    chosen = set()
+        return read_by_id(found, title=reader.title, body=reader.body or "",
+                          date=reader.date, drop=reader.drop)
+    except LookupError as exc:
+        raise ReadError(url, f"body selector {reader.body!r} matched nothing") from exc
+
+
+def _fragments(found: list[etree._Element]) -> str:
+    """The markup of the id'd elements lxml found (outermost only, in page order), for bs4
+    to build when the reader's drop selectors need soupsieve: a few kilobytes instead of
+    the whole page (libxml2 is the parser bs4's "lxml" builder drives, so the elements
+    come out the same)."""
+    chosen: set[etree._Element] = set()
     parts: list[str] = []
     for element in found:
-        if not isinstance(element, etree._Element):
-            continue
         chosen.add(element)
         if any(parent in chosen for parent in element.iterancestors()):
             continue  # already inside an element taken whole

@@ -83,3 +83,8 @@ def _tidy(raw: str) -> str:
         if text:
             paragraphs.append(text)
     return "\n\n".join(paragraphs)
+
+
+# For read.byid, which walks lxml trees by the same rules.
+BLOCKS, LINES, SKIP, BREAK = _BLOCKS, _LINES, _SKIP, _BREAK
+tidy = _tidy
