@@ -129,7 +129,7 @@ def _chain_start(text: str, floor: int, head_start: int) -> int | None:
 
 
 def _english(text: str) -> list[Candidate]:
-    found = []
+    found: list[Candidate] = []
     floor = 0
     for head_match in _EN_HEAD.finditer(text):
         begin = _chain_start(text, floor, head_match.start())
