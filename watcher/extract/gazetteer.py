@@ -145,7 +145,10 @@ def _trie_pattern(aliases: Iterable[str]) -> str:
         node[""] = {}
 
     def render(node: dict[str, Any]) -> str:
-        branches = [unit + render(child) for unit, child in node.items() if unit]
+        # The word-end unit goes last: "Science Park" must not win over "Science Park
+        # Expansion Programme" just because it was listed first.
+        units = sorted((u for u in node if u), key=lambda u: u == _CASELESS_WORD_END)
+        branches = [unit + render(node[unit]) for unit in units]
         if "" in node:
             branches.append("")
         if len(branches) == 1:

@@ -37,7 +37,8 @@ _FRAME = re.compile(
     r"|位於|在|於|由|獲)$",  # "獲X資助的課程": courses that X funds
     re.IGNORECASE)
 _MODIFIES = re.compile(
-    r"\s*(?:website|web\s+page|courses?|secretariat|hotline)\b|課程|網站|網頁|秘書處",
+    r"\s*(?:website|web\s+page|courses?|secretariat|hotline|facilities|site)\b"
+    r"|課程|網站|網頁|秘書處|設施",
     re.IGNORECASE)
 _LIST_GAP = re.compile(
     r"(?:\s*[(（][^()（）]{1,30}[)）])?[\s,，、]*(?:(?:and|or|as\s+well\s+as|及|和|與|以及)\s*)?"
@@ -49,6 +50,8 @@ _CLAUSE_BREAK = re.compile(
 # "... companies that plan to build": the cue's subject is the noun before "that"
 _RELATIVE = re.compile(r"\b(?:that|who)\s+$", re.IGNORECASE)
 _OWN_RELATIVE = re.compile(r"\s*,?\s*(?:that|who|which)\s+", re.IGNORECASE)
+_AGENT = re.compile(r"由|\bby\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[,，;；:：]")
 _PASSIVE = re.compile(r"\b(?:be|been|being|was|were|is|are)\b", re.IGNORECASE)
 _EN_OBJECT = re.compile(
     r"\s+(?:a|an|the|its|their|his|her|new|more|further|several|two|three|four|five|\d)\b",
@@ -73,8 +76,9 @@ def is_framed(text: str, name: Name, names: list[Name]) -> bool:
 
 def _takes_object(text: str, cue: StatusCue, others: list[Name]) -> bool:
     for other in others:
+        between = text[cue.end:other.start]
         if cue.end <= other.start <= cue.end + 40 and not re.search(
-                r"\bby\s+(?:the\s+)?$", text[cue.end:other.start], re.IGNORECASE):
+                r"\bby\s+(?:the\s+)?$", between, re.IGNORECASE) and not _CLAUSE_END.search(between):
             return True
     if cue.cue.isascii():
         end = cue.end
@@ -106,6 +110,8 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue]
             continue
         if cue.start >= name.end:
             gap = text[name.end:cue.start]
+            if cue.status is Status.EARMARKED and _AGENT.search(gap):
+                continue  # "計劃由創新及科技基金撥款": funded by the ITF, no money set aside
             if (any(name.end <= o.start < cue.start for o in others)
                     or _CLAUSE_BREAK.search(gap)
                     or (_RELATIVE.search(gap) and not _OWN_RELATIVE.fullmatch(gap))

@@ -36,7 +36,9 @@ _OTHER_BEFORE = re.compile(
     r"估值|營業額|銷售額|租金|賠償|批出|批核|開支|支出|經常開支|結餘|儲備)"
     r"(?:約|為|達|高達|共|合共|了|逾|超過|近|總額)*\s*$"
     # "獲新型工業化資助計劃資助3,000萬元": a grant one company received
-    r"|獲[^，。；]{0,24}?資助(?:約|達|共|合共|了)?\s*$",
+    r"|獲[^，。；]{0,24}?資助(?:約|達|共|合共|了)?\s*$"
+    # "由創新及科技基金撥款約6,000萬元設立": a grant from the fund for one thing
+    r"|由[^，。；]{0,24}?撥款(?:約|達|共|合共|了)?\s*$",
     re.IGNORECASE,
 )
 _OTHER_AFTER = re.compile(
@@ -47,12 +49,12 @@ _OTHER_AFTER = re.compile(
     r"|(?:from|under|out\s+of)\s+(?:the\s+|its\s+)?[A-Z]"
     r"|(?:was|were|has\s+been|have\s+been|had\s+been)\s+(?:funded|granted|awarded|approved"
     r"|disbursed|invested|spent|paid)\b"
-    r"|的?(?:罰款|投資|工程|造價|廠房))",
+    r"|的?(?:罰款|投資|工程|造價|廠房)|獲)",
     re.IGNORECASE,
 )
 _CAP_BEFORE = re.compile(
     r"(?:\bup\s+to|\bcapped\s+at|\bcap\s+of|\bmaximum\s+(?:of\s+)?|\bat\s+most|\bnot\s+exceeding"
-    r"|\bno\s+more\s+than|\bceiling\b[^.;]{0,40}?(?:to|at|of|from)|\bceiling\s+of)\s*$"
+    r"|\bno\s+more\s+than|\bceiling\b[^.;]{0,60}?(?:to|at|of|from)|\bceiling\s+of)\s*$"
     r"|(?:上限[^。；]{0,30}?(?:為|是|至|達)?|最多(?:可獲)?|不多於|不超過|每個項目(?:可獲)?"
     r"|每項目|每項|每間企業|每家企業)\s*$",
     re.IGNORECASE,

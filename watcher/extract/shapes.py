@@ -39,6 +39,7 @@ _EN_HEAD = re.compile(
     rf"(?<=\s)(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
 _WORD_RE = re.compile(_WORD)
+_DOTTED = re.compile(r"(?:[A-Z]\.)+|Co\.|Ltd\.|Inc\.|Corp\.|No\.|St\.")  # not a sentence's end
 _TOKEN = re.compile(rf"{_WORD}|{_GLUE}")
 _WORD_TAIL = re.compile(rf"(?<![A-Za-z0-9])(?:{_WORD})$")
 _CAPITALISED = re.compile(r"^[A-Z0-9]")
@@ -60,14 +61,15 @@ _ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_
 _ZH_CUT = re.compile(
     r".*(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
     r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
-    r"位於|現正|正在|擬|個|所|間|座|及其|元)"
+    r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個)"
 )
 _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
-    r"laborator|quantum|material|energy|venture|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
-    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源",
+    r"laborator|quantum|material|energy|venture|\bstem\b|universit|scholar|talent|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
+    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源|大學|人才|"
+    r"創投|初創",
     re.IGNORECASE,
 )
 _PRODUCTION_LINE = re.compile(r"\bproduction\s+lines?\b|生產線", re.IGNORECASE)
@@ -116,6 +118,8 @@ def _chain_start(text: str, floor: int, head_start: int) -> int | None:
         while token_start > floor and not text[token_start - 1].isspace():
             token_start -= 1
         token = text[token_start:gap]
+        if token.endswith(".") and not _DOTTED.fullmatch(token):
+            break  # "... embodied AI. The Institute": the previous sentence's last word
         if _TOKEN.fullmatch(token):
             if _WORD_RE.fullmatch(token):
                 start = token_start
@@ -179,8 +183,9 @@ def _chinese(text: str) -> list[Candidate]:
         cut = _ZH_CUT.match(name[: -len(match.group("head"))])
         if cut:
             name = name[cut.end():]
-        if len(name) - len(match.group("head")) < 2:
-            continue  # "中心" or "該中心" alone names nothing
+        if len(name) - len(match.group("head")) < 2 or (cut and len(name) - len(
+                match.group("head")) < 3):
+            continue  # "中心" or "該中心" alone names nothing, nor "(私人)創投基金"
         found.append(Candidate(_ZH_HEADS[match.group("head")], name,
                                match.end() - len(name), match.end(), match.group("head")))
     return found
@@ -196,6 +201,25 @@ def find_production_lines(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _PRODUCTION_LINE.finditer(text)]
 
 
+# A Chinese company name ends in 有限公司 or 集團; what stands before it in the same run of
+# characters may be a description ("工總會員企業宏達精密科技有限公司").
+_ZH_OWNER = re.compile(r"[\u4e00-\u9fff]{2,24}?(?:有限公司|集團)")
+_ZH_OWNER_CUT = re.compile(r".*(?:會員企業|會員|企業|旗下|宣布|表示|的|與|和|及|由|是)")
+
+
+def _chinese_owner(text: str, lo: int, start: int) -> str:
+    owners = list(_ZH_OWNER.finditer(text, lo, start))
+    if not owners:
+        return ""
+    owner = owners[-1].group()
+    cut = _ZH_OWNER_CUT.match(owner[:-2])
+    if cut:
+        owner = owner[cut.end():]
+    if len(owner) < 4 or _BENEFICIARIES.search(text, owners[-1].end(), start):
+        return ""
+    return owner
+
+
 def production_line_owner(text: str, lo: int, start: int) -> str:
     """The company whose production line ``text[start:]`` is: the last capitalised name in
     ``text[lo:start]`` ("Vitasoy will set up a production line" -> "Vitasoy"), or "".
@@ -207,7 +231,7 @@ def production_line_owner(text: str, lo: int, start: int) -> str:
     owners = [m for m in _OWNER.finditer(text, lo, start)
               if m.group().split()[0].lower() not in _LEADING_STOP]
     if not owners:
-        return ""
+        return _chinese_owner(text, lo, start)
     owner = owners[-1]
     if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS:
         return ""

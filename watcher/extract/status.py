@@ -36,13 +36,14 @@ _CUES: list[tuple[Status, str]] = [
     (_P, rf"\bwill\s+(?:soon\s+|also\s+|further\s+)?(?:be\s+)?{_EST}\b"),
     (_P, r"\b(?:is|are)\s+(?:going|expected|scheduled|slated|due|set)\s+to\s+(?:be\s+)?"
          rf"(?:{_EST}|complet\w+)\b"),
-    (_P, rf"\bto\s+be\s+{_EST}\b"),
+    (_P, rf"\bto\s+be\s+(?:{_EST}|managed|administered|operated|run)\b"),
     (_P, r"\b(?:plans?|planning|proposes?|proposing|intends?|intending)\s+to\b"),
     (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
     (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
     (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?(?:{_ZH_EST}|發展|建造)"),
     # a scheme that "will subsidise" is announced, not yet open
     (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
+    (_P, r"將由[^，。；]{1,24}?(?:管理|營運|負責|推行)的"),  # "將由…管理的…基金": yet to come
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # contemplated
     (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
@@ -57,6 +58,8 @@ _CUES: list[tuple[Status, str]] = [
     # launched: a scheme open for applications
     (_L, r"\b(?:open(?:ed|s)?|opening)\s+for\s+applications?\b"),
     (_L, r"\b(?:accepting|invit(?:es|ed|ing))\s+applications\b"),
+    (_L, r"\bapplications?\b[^.;]{0,60}?\b(?:are|is)\s+(?:now\s+)?open\b"),
+    (_L, r"\binvit(?:es|ed|ing)\s+(?:[\w-]+\s+){1,3}?to\s+(?:apply|nominate|submit)\b"),
     (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+of\b|\brolled\s+out\b"),
     (_L, r"(?:已|正式)?推出|(?:開始|開放|接受)申請"),
     # earmarked: money set aside
@@ -67,10 +70,11 @@ _CUES: list[tuple[Status, str]] = [
     (_O, r"\b(?:officially\s+|formally\s+)?opened\b|\bcommence[ds]?\s+operations?\b"),
     (_O, r"\b(?:came|come|comes)\s+into\s+operation\b|\b(?:began|begun|started)\s+operations?\b"),
     (_O, r"\b(?:officially|formally)\s+opens\b|\bopening\s+(?:ceremony|of)\b"),
-    (_O, r"\bgrand\s+opening\b|\binaugurat\w+"),
+    (_O, r"\bgrand\s+opening\b|\binaugurat\w+|\bcompletion\s+ceremony\b"),
+    (_O, r"\b(?:began|begun|started|commenced)\s+production\b"),
     (_O, r"\b(?:is|are)\s+now\s+(?:open|operational|in\s+operation)\b"
          r"(?!\s+for\s+applications?)"),
-    (_O, r"(?:正式|已)?(?:啟用|開幕|開業)|投入(?:運作|服務|使用)|開始運作"),
+    (_O, r"(?:正式|已)?(?:啟用|開幕|開業|投產)|投入(?:運作|服務|使用)|開始運作|落成典禮"),
     # established
     (_S, r"\b(?:was|were|has\s+been|have\s+been|had\s+been)\s+"
          r"(?:set\s+up|established|formed|created)\b"),
@@ -90,7 +94,7 @@ _CUES: list[tuple[Status, str]] = [
 # the start of a word beginning with a letter some cue begins with, and the Chinese ones
 # at a character some Chinese cue begins with: most positions fail at once.
 _EN_FIRST = "abcdefghilopqrstuw"
-_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截"
+_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落"
 
 
 def _is_chinese(pattern: str) -> bool:
