@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from watcher import store
@@ -335,10 +336,49 @@ def extract(
     for f in facts:
         row = [str(f.kind), f.name, f"{f.amount_hkd:,}" if f.amount_hkd else "",
                str(f.status or "")]
-        if explain:
-            row.append(f"{f.evidence}\n[dim]{f.cue}[/dim]")
+        if explain:  # page text is escaped: "[...]" in a sentence is not rich markup
+            row.append(f"{escape(f.evidence)}\n[dim]why: {escape(f.cue)}[/dim]")
         table.add_row(*row)
     out.print(table)
+
+
+@app.command("eval")
+def eval_command(
+    directory: Annotated[Path, typer.Argument(help="A directory of labelled pages "
+                                                   "(see docs/eval.md).")] = Path("tests/eval"),
+    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list.")] = 5,
+    json_output: JsonOption = False,
+) -> None:
+    """Score extraction on labelled pages: precision, recall and F1 per fact kind, for
+    amounts and statuses, and the worst pages. Nothing is stored."""
+    from watcher.baseline import load_baseline
+    from watcher.eval import evaluate, measures, verdict
+    from watcher.extract import Gazetteer
+
+    def work() -> Any:
+        gazetteer = Gazetteer.from_baseline(load_baseline(Settings().baseline_file))
+        return evaluate(directory, gazetteer)
+
+    report = guarded(work)
+    if json_output:
+        print_json(report.as_json(worst) | {"misses": verdict(report)})
+        return
+    table = Table("measure", "precision", "recall", "F1", "right", "extra", "missed",
+                  title=f"extraction on {len(report.pages)} labelled pages")
+    for label, c in measures(report):
+        table.add_row(label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}",
+                      str(c.tp), str(c.fp), str(c.fn))
+    out.print(table)
+    out.print(f"negative pages: {report.negative_pages}, funding facts on them: "
+              f"{report.negative_funding}; amounts not exact: {report.wrong_amounts}")
+    pages = report.worst(worst)
+    if pages:
+        listing = Table("page", "mistakes", "what went wrong", title="worst pages")
+        for page in pages:
+            listing.add_row(page.case, str(page.errors), escape("\n".join(page.mistakes)))
+        out.print(listing)
+    for miss in verdict(report):
+        out.print(f"below threshold: {miss}", markup=False, highlight=False)
 
 
 @app.command("sources")

@@ -8,12 +8,14 @@ lists every fact an analyst would record (docs/eval.md). Typical use::
 """
 
 from watcher.eval.labels import Case, LabelFact, load_case, load_cases
+from watcher.eval.report import THRESHOLDS, measures, verdict
 from watcher.eval.run import evaluate, predict
 from watcher.eval.score import Counts, PageResult, Report, score
 from watcher.eval.shapes import SHAPES, read_case
 
 __all__ = [
     "SHAPES",
+    "THRESHOLDS",
     "Case",
     "Counts",
     "LabelFact",
@@ -22,7 +24,9 @@ __all__ = [
     "evaluate",
     "load_case",
     "load_cases",
+    "measures",
     "predict",
     "read_case",
     "score",
+    "verdict",
 ]
