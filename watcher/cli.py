@@ -330,16 +330,17 @@ def extract(
                      "attributes": dict(f.attributes), "evidence": f.evidence,
                      "cue": f.cue, "language": f.language} for f in facts])
         return
-    table = Table("kind", "name", "amount (HKD)", "status", title=document.title or url)
-    if explain:
-        table.add_column("evidence and cue")
-    for f in facts:
-        row = [str(f.kind), f.name, f"{f.amount_hkd:,}" if f.amount_hkd else "",
-               str(f.status or "")]
-        if explain:  # page text is escaped: "[...]" in a sentence is not rich markup
-            row.append(f"{escape(f.evidence)}\n[dim]why: {escape(f.cue)}[/dim]")
-        table.add_row(*row)
+    table = Table("#", "kind", "name", "amount (HKD)", "status", title=document.title or url)
+    for number, f in enumerate(facts, 1):
+        table.add_row(str(number), str(f.kind), f.name,
+                      f"{f.amount_hkd:,}" if f.amount_hkd else "", str(f.status or ""))
     out.print(table)
+    if explain:  # one block per fact: a table column is too narrow for a sentence
+        for number, f in enumerate(facts, 1):
+            # page text is escaped: "[...]" in a sentence is not rich markup
+            out.print(f"[bold]{number}. {escape(f.name)}[/bold]\n"
+                      f"   sentence: {escape(f.evidence)}\n   why: {escape(f.cue)}",
+                      highlight=False)
 
 
 @app.command("eval")
