@@ -87,7 +87,10 @@ def test_one_announcement_in_three_sources_is_one_change_and_one_alert(
     mails = [m for m in smtp.messages if "Microelectronics Centre" in str(m["Subject"])]
     assert len(mails) == 1, smtp.subjects()
     assert len(smtp.messages) == 1, smtp.subjects()
-    # TODO(lead): assert that this one email's body lists all three sources (the English
-    # and Chinese GIA release URLs and the news.gov.hk story URL above) once the "one
-    # change, one alert that lists all its sources" delivery lands. Today the body names
-    # only the document that first reported the change.
+    # The one email names every page that reported the change.
+    parts = [p for p in mails[0].walk() if p.get_content_maintype() == "text"]
+    text = " ".join(p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8")
+                    for p in parts)
+    assert "Reported by 3 pages" in text
+    for document in linked:
+        assert document["url"] in text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,8 @@ from watcher import store
 from watcher.delivery.fold import plan
 from watcher.delivery.pace import interval_for
 from watcher.store import outbox
+from watcher.store.outbox import Delivery
+from watcher.store.queries import DocumentRef, change_documents
 from watcher.store.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -36,6 +38,27 @@ class DispatchReport:
     dead: int = 0
     deferred: int = 0  # handed back for quiet hours
     messages: int = 0  # messages accepted by targets
+
+
+def sources_block(documents: list[DocumentRef]) -> str:
+    """The pages that reported one change (the English and Chinese releases, a news
+    story...), so one alert says everywhere it was read."""
+    lines = [f"Reported by {len(documents)} pages:"]
+    lines += [f"- [{d.language}] {d.title or d.url} ({d.source})\n  {d.url}" for d in documents]
+    return "\n".join(lines)
+
+
+def with_sources(session: store.Session, deliveries: list[Delivery]) -> list[Delivery]:
+    """Deliveries whose change was reported by more than one page, with those pages
+    listed. Read at send time: a twin release polled after the change was stored still
+    makes it into the alert."""
+    ids = [d.change_id for d in deliveries if d.change_id is not None]
+    documents = change_documents(session, ids)
+    return [
+        replace(d, body=f"{d.body.rstrip()}\n\n{sources_block(documents[d.change_id])}")
+        if d.change_id is not None and len(documents.get(d.change_id, [])) > 1 else d
+        for d in deliveries
+    ]
 
 
 def _target_url(rt: Runtime, name: str) -> str | None:
@@ -58,6 +81,7 @@ async def dispatch(rt: Runtime, *, limit: int = 50, now: datetime | None = None,
                 report.deferred += 1
             else:
                 ready.append(delivery)
+        ready = with_sources(session, ready)
     for message in plan(ready, rt.routes):
         url = _target_url(rt, message.target)
         await rt.pacer.wait(message.target, interval_for(url) if url else None)

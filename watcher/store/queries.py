@@ -57,7 +57,7 @@ class ChangeEntry:
         }
 
 
-def _documents(session: Session, change_ids: list[int]) -> dict[int, list[DocumentRef]]:
+def change_documents(session: Session, change_ids: list[int]) -> dict[int, list[DocumentRef]]:
     found: dict[int, list[DocumentRef]] = {i: [] for i in change_ids}
     if not change_ids:
         return found
@@ -100,7 +100,7 @@ def change_log(session: Session, *, since: datetime | None = None, kind: str | N
         query = query.join(SourceRow, col(SourceRow.id) == col(ChangeRow.source_id)).where(
             SourceRow.name == source)
     rows = session.exec(query.limit(limit)).all()
-    documents = _documents(session, [r.id for r in rows if r.id is not None])
+    documents = change_documents(session, [r.id for r in rows if r.id is not None])
     return [_entry(row, documents.get(row.id or 0, [])) for row in rows]
 
 
@@ -111,5 +111,5 @@ def change(session: Session, change_id: int) -> ChangeEntry | None:
     deliveries = session.exec(
         select(OutboxRow).where(OutboxRow.change_id == change_id).order_by(col(OutboxRow.id))
     ).all()
-    return _entry(row, _documents(session, [change_id])[change_id],
+    return _entry(row, change_documents(session, [change_id])[change_id],
                   [_delivery(d) for d in deliveries])

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from watcher.store.facts import BASELINE, CURRENT
-from watcher.store.queries import ChangeEntry, _documents, _entry
+from watcher.store.queries import ChangeEntry, change_documents, _entry
 from watcher.store.tables import ChangeRow, DocumentRow, FactRow, SourceRow
 from watcher.store.timeutil import as_utc
 
@@ -135,7 +135,7 @@ def search_changes(session: Session, where: ChangeFilter, *, offset: int = 0,
         .order_by(col(ChangeRow.detected_at).desc(), col(ChangeRow.id).desc())
         .offset(offset).limit(limit)
     ).all()
-    documents = _documents(session, [r.id for r in rows if r.id is not None])
+    documents = change_documents(session, [r.id for r in rows if r.id is not None])
     entries = [_entry(row, documents.get(row.id or 0, [])) for row in rows]
     return ChangePage(entries, int(total), offset, limit)
 
@@ -191,7 +191,7 @@ def fact_timeline(session: Session, key: str) -> FactTimeline | None:
         select(ChangeRow).where(ChangeRow.fact_key == key)
         .order_by(col(ChangeRow.detected_at), col(ChangeRow.id))
     ).all()
-    documents = _documents(session, [r.id for r in rows if r.id is not None])
+    documents = change_documents(session, [r.id for r in rows if r.id is not None])
     return FactTimeline(found[0], [_entry(r, documents.get(r.id or 0, [])) for r in rows])
 
 
