@@ -7,8 +7,8 @@ Two comparisons, in this order:
    for a typo must not "change" a fund back to its old amount).
 2. Against the current state of each key (the latest change, else the baseline). A key
    never seen is ``new`` when the page says something about it (an amount or a status;
-   a bare mention of a body is not news); a different amount, a forward status move or a changed term is
-   ``changed``.
+   a bare mention of a body is not news); a different amount, a forward status move or a
+   changed term is ``changed``.
 
 Keys the previous version of a page stated and the new version no longer does are
 ``removed`` (a scheme page dropping a programme).

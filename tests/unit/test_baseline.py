@@ -161,5 +161,5 @@ def test_not_a_baseline(tmp_path: Path, text: str) -> None:
 
 
 def test_missing_file() -> None:
-    with pytest.raises(ConfigError, match="baseline.yaml: cannot read file"):
+    with pytest.raises(ConfigError, match=r"baseline\.yaml: cannot read file"):
         load_baseline(Path("/nonexistent/baseline.yaml"))

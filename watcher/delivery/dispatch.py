@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlmodel import Session
+
 from watcher import store
 from watcher.delivery.fold import plan
 from watcher.delivery.pace import interval_for
@@ -48,7 +50,7 @@ def sources_block(documents: list[DocumentRef]) -> str:
     return "\n".join(lines)
 
 
-def with_sources(session: store.Session, deliveries: list[Delivery]) -> list[Delivery]:
+def with_sources(session: Session, deliveries: list[Delivery]) -> list[Delivery]:
     """Deliveries whose change was reported by more than one page, with those pages
     listed. Read at send time: a twin release polled after the change was stored still
     makes it into the alert."""

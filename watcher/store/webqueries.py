@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from watcher.store.facts import BASELINE, CURRENT
-from watcher.store.queries import ChangeEntry, change_documents, _entry
+from watcher.store.queries import ChangeEntry, _entry, change_documents
 from watcher.store.tables import ChangeRow, DocumentRow, FactRow, SourceRow
 from watcher.store.timeutil import as_utc
 
