@@ -36,6 +36,7 @@ async def serve(max_cycles: int) -> None:
             wall, cpu = time.perf_counter(), time.process_time()
             reports = await asyncio.gather(
                 *(poll_source(runtime, s, force=True) for s in runtime.sources.values()))
+            polled = time.perf_counter()
             dispatch = await dispatch_outbox(runtime, limit=1000)
             print(json.dumps({
                 "wall_s": time.perf_counter() - wall,
@@ -43,6 +44,7 @@ async def serve(max_cycles: int) -> None:
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "documents": sum(r.documents for r in reports),
                 "sent": dispatch.sent,
+                "dispatch_s": time.perf_counter() - polled,  # sending the cycle's emails
                 "errors": [r.error for r in reports if r.error],
             }), flush=True)
 

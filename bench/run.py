@@ -230,8 +230,9 @@ class DaemonRun(WatcherRun):
             err = (self.work / "cycle.err").read_text(errors="replace").strip().splitlines()
             return 0.0, 0.0, 0.0, 1, None, f"failed: {err[-1][:100] if err else 'no output'}"
         cycle = json.loads(line)
-        note = f"{cycle['sent']} mails" + (f"; errors: {cycle['errors'][0][:80]}"
-                                            if cycle["errors"] else "")
+        note = f"{cycle['sent']} mails in {cycle['dispatch_s']:.1f} s"
+        if cycle["errors"]:
+            note += f"; errors: {cycle['errors'][0][:80]}"
         return (cycle["wall_s"], cycle["cpu_s"], cycle["peak_rss_mb"], 0, cycle["documents"],
                 note)
 
