@@ -56,6 +56,8 @@ def daemons() -> Iterator[list[DaemonProcess]]:
     yield started
     for process in started:
         process.stop()
+        # Shown by pytest only when the test failed: what the daemon did.
+        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
 
 
 def add_source(env: dict[str, str], name: str, url: str, interval: str) -> Path:

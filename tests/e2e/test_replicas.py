@@ -48,6 +48,10 @@ def daemons() -> Iterator[list[DaemonProcess]]:
     yield started
     for process in started:
         process.stop()
+        # Shown by pytest only when the test failed: what each replica did.
+        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
+        # Shown by pytest only when the test failed: what each replica did.
+        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
 
 
 def last_polled(url: str) -> dict[str, datetime]:
@@ -106,7 +110,9 @@ def test_two_replicas_alert_every_change_once_and_the_survivor_takes_over(
         polled = last_polled(postgres_url)
         return len(polled) == len(FUNDS) and all(t > killed_at for t in polled.values())
 
-    wait_until(taken_over, INTERVAL_S + LEASE_S + 3, "the survivor to poll every source")
+    # Within one interval, or the lease's length if the victim died holding one; the
+    # deadline adds room for a loaded CI machine, the measured time is printed.
+    wait_until(taken_over, INTERVAL_S + LEASE_S + 5, "the survivor to poll every source")
     takeover_s = time.monotonic() - killed
     print(f"survivor polled every source {takeover_s:.1f}s after the kill "
           f"(interval {INTERVAL_S}s, lease {LEASE_S}s)")
@@ -129,11 +135,12 @@ def test_two_replicas_alert_every_change_once_and_the_survivor_takes_over(
     assert set(expected) <= set(subjects)
     assert len(subjects) == len(FUNDS) + len(expected), subjects
 
-    # At most one poll per source per interval across both replicas.
+    # At most one poll per source per interval across both replicas. A replica may claim
+    # a source up to the claim's slack (a tenth of the interval) before it is due.
     elapsed = time.monotonic() - started
     for name in FUNDS:
         hits = site.hits[f"/{name.lower()}.htm"]
-        assert hits <= elapsed / INTERVAL_S + 2, (name, hits, elapsed)
+        assert hits <= elapsed / (INTERVAL_S * 0.9) + 1, (name, hits, elapsed)
 
     survivor.send(signal.SIGTERM)
     assert survivor.wait_exit(10) == 0
