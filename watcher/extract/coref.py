@@ -11,8 +11,10 @@ same head. A plural ("the Schemes") refers to several things and is left alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _EN_HEADS = ("scheme", "fund", "programme", "initiative", "centre", "institute", "park",
              "technopole", "hub", "office", "laboratory", "cluster", "platform")
@@ -46,7 +48,8 @@ class Reference:
     antecedent: int  # index into the antecedents given to find_references
 
 
-def heads_of(names: Iterable[str]) -> frozenset[str]:
+@lru_cache(maxsize=4096)  # a page names the same few things again and again
+def heads_of(names: tuple[str, ...]) -> frozenset[str]:
     """The head words of a thing's names: the last English word (singular, British
     spelling) and any Chinese head suffix."""
     heads = set()
@@ -74,7 +77,14 @@ def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearr
                     ) -> list[Reference]:
     """Every back-reference in ``text`` outside the spans marked in ``taken`` (names
     already found), each with the nearest earlier antecedent sharing its head word."""
-    order = sorted(range(len(antecedents)), key=lambda i: antecedents[i].start)
+    # For each head word, its antecedents' ends (in text order) and indexes: the nearest
+    # one before a reference is a bisection away.
+    by_head: dict[str, tuple[list[int], list[int]]] = {}
+    for index in sorted(range(len(antecedents)), key=lambda i: antecedents[i].end):
+        for head in antecedents[index].heads:
+            ends, indexes = by_head.setdefault(head, ([], []))
+            ends.append(antecedents[index].end)
+            indexes.append(index)
     found: list[Reference] = []
     candidates: list[tuple[int, int, str]] = []
     for match in _EN_REFERENCE.finditer(text):
@@ -86,12 +96,8 @@ def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearr
     for start, end, head in candidates:
         if 1 in taken[start:end]:
             continue
-        best = None
-        for index in order:
-            if antecedents[index].end > start:
-                break
-            if head in antecedents[index].heads:
-                best = index
-        if best is not None:
-            found.append(Reference(text[start:end], start, end, best))
+        ends, indexes = by_head.get(head, ([], []))
+        position = bisect_right(ends, start) - 1
+        if position >= 0:
+            found.append(Reference(text[start:end], start, end, indexes[position]))
     return sorted(found, key=lambda r: r.start)

@@ -44,7 +44,7 @@ class Name:
 
 
 def _known(entity: Entity, text: str, start: int, end: int, via: str = "") -> Name:
-    heads = heads_of((entity.name, *entity.aliases, text))
+    heads = heads_of((entity.name, *entity.aliases)) | heads_of((text,))
     return Name(entity.kind, entity.key, entity.name, text, start, end, True, via, heads)
 
 
@@ -59,13 +59,17 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
             continue
         names.append(_known(m.entity, m.text, m.start, m.end))
         covered[m.start:m.end] = b"\x01" * (m.end - m.start)
+    known = list(names)  # in text order, for the lookups below
+    known_starts = [n.start for n in known]
+    dropped: set[int] = set()  # ids of known names that only open a longer name
+    suffixes = _suffixes(known)
     for cand in find_candidates(text):
         if 1 in covered[cand.start:cand.end]:
-            owner = _owner_prefix(names, cand.start, cand.end)
+            owner = _owner_prefix(known, known_starts, cand.start, cand.end)
             if owner is None:
                 continue  # part of a known name: "Microelectronics Centre" in a longer alias
-            names.remove(owner)  # "HKSTP Venture Fund" is the fund, not the HKSTP
-        resolved = gazetteer.resolve(cand.name) or _short_form(cand.name, cand.start, names)
+            dropped.add(id(owner))  # "HKSTP Venture Fund" is the fund, not the HKSTP
+        resolved = gazetteer.resolve(cand.name) or _short_form(cand.name, cand.start, suffixes)
         if resolved is not None:
             names.append(_known(resolved, cand.name, cand.start, cand.end,
                                 via="" if gazetteer.resolve(cand.name) else "short form"))
@@ -74,16 +78,19 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
                               cand.end, False, heads=heads_of((cand.name,))))
         if cand.name.isascii():  # a Chinese shape may be a mis-cut back-reference: see below
             covered[cand.start:cand.end] = b"\x01" * (cand.end - cand.start)
+    names = [n for n in names if id(n) not in dropped]
     names.extend(_production_lines(text, gazetteer, starts))
     names.sort(key=lambda n: n.start)
     return _with_references(text, names, covered)
 
 
-def _owner_prefix(names: list[Name], start: int, end: int) -> Name | None:
+def _owner_prefix(known: list[Name], starts: list[int], start: int, end: int) -> Name | None:
     """The known name that only opens the shaped name ``[start, end)`` as its owner ("HKSTP"
     in "HKSTP Venture Fund", "Cyberport" in "Cyberport Macro Fund"), if that is the only
-    known name inside it."""
-    inside = [n for n in names if n.known and n.start < end and start < n.end]
+    known name inside it. ``known`` is in text order and ``starts`` holds its starts."""
+    lo = max(0, bisect_right(starts, start) - 1)
+    hi = bisect_right(starts, end)
+    inside = [n for n in known[lo:hi] if n.start < end and start < n.end]
     if len(inside) == 1 and inside[0].start == start and inside[0].end < end \
             and inside[0].text.isascii():
         return inside[0]
@@ -98,15 +105,23 @@ def _is_bracketed_abbreviation(text: str, previous: Name, start: int, end: int) 
             and bool(_BRACKET_AFTER.match(text, end)))
 
 
-def _short_form(name: str, start: int, names: list[Name]) -> Entity | None:
+def _suffixes(known: list[Name]) -> dict[str, Name]:
+    """Each proper suffix (4 characters or more) of the Chinese known names, with the
+    first name that ends in it."""
+    out: dict[str, Name] = {}
+    for name in known:
+        if not name.text.isascii():
+            for cut in range(1, len(name.text) - 3):
+                out.setdefault(name.text[cut:], name)
+    return out
+
+
+def _short_form(name: str, start: int, suffixes: dict[str, Name]) -> Entity | None:
     """A Chinese name that ends a known name written earlier ("培訓計劃") is that thing."""
-    if name.isascii() or len(name) < 4:
+    earlier = suffixes.get(name) if not name.isascii() else None
+    if earlier is None or earlier.start >= start:
         return None
-    for earlier in reversed(names):
-        if earlier.start < start and earlier.known and earlier.text.endswith(name) \
-                and earlier.text != name:
-            return Entity(earlier.key, earlier.kind, earlier.name, (earlier.text,))
-    return None
+    return Entity(earlier.key, earlier.kind, earlier.name, (earlier.text,))
 
 
 def _production_lines(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:
@@ -134,9 +149,11 @@ def _with_references(text: str, names: list[Name], covered: bytearray) -> list[N
     references = find_references(text, antecedents, covered)
     if not references:
         return names
-    spans = [(r.start, r.end) for r in references]
+    referred = bytearray(len(text) + 1)
+    for r in references:
+        referred[r.start:r.end] = b"\x01" * (r.end - r.start)
     kept = [n for n in names
-            if n.known or n.text.isascii() or not any(s < n.end and n.start < e for s, e in spans)]
+            if n.known or n.text.isascii() or 1 not in referred[n.start:n.end]]
     for ref in references:
         target = names[ref.antecedent]
         kept.append(Name(target.kind, target.key, target.name, ref.text, ref.start, ref.end,
