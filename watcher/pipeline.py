@@ -228,6 +228,8 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
         fact_store.record_fetches(session, source_id, fetched.results, now)
         fact_store.preload_pages(session, [p.document.url for p in fetched.pages],
                                  [p.content_hash for p in fetched.pages])
+        fact_store.save_documents(session, source_id,
+                                  [(p.document, p.content_hash) for p in fetched.pages], now)
         for page, facts in zip(fetched.pages, extracted, strict=True):
             report.documents += 1
             report.facts += len(facts)

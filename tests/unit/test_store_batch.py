@@ -13,7 +13,7 @@ from watcher import store
 from watcher.models import Document, Fact, FactKind, FetchResult
 from watcher.store import facts as fact_store
 from watcher.store import sources as source_store
-from watcher.store.tables import FetchRow, SnapshotRow
+from watcher.store.tables import DocumentRow, FetchRow, SnapshotRow
 from watcher.store.timeutil import utcnow
 
 A, B, C = "http://x/a", "http://x/b", "http://x/c"
@@ -90,3 +90,29 @@ def test_preloaded_pages_read_and_write_like_single_queries(engine: Engine) -> N
         assert sorted(session.exec(select(SnapshotRow.hash)).all()) == ["ha", "hb"]
         assert fact_store.page_facts(session, A) == {}
         assert set(fact_store.page_facts(session, B) or {}) == {"f"}
+
+
+def test_save_documents_inserts_new_pages_once_and_they_still_read_as_new(
+        engine: Engine) -> None:
+    source_id = _source_id(engine)
+    now = utcnow()
+    fund = Fact(kind=FactKind.FUNDING, key="f", name="F Fund", evidence="F Fund, $1m")
+    with store.transaction(engine) as session:
+        old_id = fact_store.save_document(session, source_id, Document(A, "s", "t", "x"),
+                                          "ha", now)
+    with store.transaction(engine) as session:
+        fact_store.preload_pages(session, [A, B], [])
+        fact_store.save_documents(session, source_id, [(Document(A, "s", "t", "x2"), "ha2"),
+                                                       (Document(B, "s", "u", "y"), "hb"),
+                                                       (Document(B, "s", "u", "y"), "hb")], now)
+        assert fact_store.page_facts(session, A) == {}  # read before, had no facts
+        assert fact_store.page_facts(session, B) is None  # new in this poll
+        b_id = fact_store.save_document(session, source_id, Document(B, "s", "u", "y"),
+                                        "hb", now)
+        assert fact_store.save_document(session, source_id, Document(A, "s", "t", "x2"),
+                                        "ha2", now) == old_id
+        fact_store.replace_page_facts(session, b_id, [fund], now)
+        assert set(fact_store.page_facts(session, B) or {}) == {"f"}
+    with store.transaction(engine) as session:
+        rows = session.exec(select(DocumentRow)).all()
+    assert sorted((r.url, r.text) for r in rows) == [(A, "x2"), (B, "y")]

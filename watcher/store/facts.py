@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +136,7 @@ class _Preloaded:
     documents: dict[str, DocumentRow]
     scopes: dict[str, list[FactRow]]  # doc scope -> the page's fact rows
     snapshots: set[str]
+    created: set[int] = field(default_factory=set)  # by save_documents, facts not yet saved
 
 
 def preload_pages(session: Session, urls: Iterable[str], hashes: Iterable[str]) -> None:
@@ -162,6 +163,32 @@ def preload_pages(session: Session, urls: Iterable[str], hashes: Iterable[str]) 
         snapshots.update(session.exec(
             select(SnapshotRow.hash).where(col(SnapshotRow.hash).in_(chunk))))
     session.info[_PRELOADED] = _Preloaded(set(wanted), documents, scopes, snapshots)
+
+
+def save_documents(session: Session, source_id: int,
+                   pages: Iterable[tuple[Document, str | None]], now: datetime) -> None:
+    """Insert the documents seen for the first time in one flush, after ``preload_pages``;
+    ``save_document`` then finds each row with its id and needs no flush of its own."""
+    preloaded = _preloaded(session)
+    if preloaded is None:
+        return
+    new: dict[str, DocumentRow] = {}
+    for document, content_hash in pages:
+        if document.url in preloaded.documents or document.url in new:
+            continue
+        new[document.url] = DocumentRow(
+            url=document.url, source_id=source_id, title=document.title[:1000],
+            text=document.text, language=document.language,
+            published_at=document.published, content_hash=content_hash,
+            first_seen=now, last_seen=now)
+    if not new:
+        return
+    session.add_all(new.values())
+    session.flush()
+    for url, row in new.items():
+        assert row.id is not None
+        preloaded.documents[url] = row
+        preloaded.created.add(row.id)
 
 
 def _preloaded(session: Session) -> _Preloaded | None:
@@ -203,7 +230,8 @@ def save_document(session: Session, source_id: int, document: Document,
     row.content_hash = content_hash
     row.last_seen = now
     session.add(row)
-    session.flush()
+    if row.id is None:  # a new row: its id comes from the database
+        session.flush()
     assert row.id is not None
     if preloaded is not None:
         preloaded.documents[document.url] = row
@@ -223,6 +251,8 @@ def page_facts(session: Session, url: str) -> dict[str, KnownFact] | None:
     preloaded = _preloaded(session)
     if preloaded is not None and url in preloaded.documents:
         document_id = preloaded.documents[url].id
+        if document_id in preloaded.created:
+            return None  # inserted by save_documents in this poll: never read before
     elif preloaded is not None and url in preloaded.urls:
         return None  # looked up in preload_pages: no document then, none saved since
     else:
@@ -259,6 +289,7 @@ def replace_page_facts(session: Session, document_id: int, facts: Iterable[Fact]
     preloaded = _preloaded(session)
     if preloaded is not None:
         preloaded.scopes.pop(scope, None)  # page_facts reads the new rows from now on
+        preloaded.created.discard(document_id)
     session.execute(delete(FactRow).where(col(FactRow.scope) == scope))
     for fact in facts:
         session.add(FactRow(
