@@ -30,7 +30,7 @@ _ZH_REFERENCE = re.compile(rf"(?P<det>該|此|本)?(?P<head>{'|'.join(_ZH_HEADS)
 # Where a Chinese head word opens a clause, or follows a verb or preposition that takes it
 # as object ("發展科技城", "在計劃下"): there it can only be a back-reference.
 _ZH_OPENERS = "。，；：、「『（(\n "
-_ZH_BEFORE = re.compile(r"(?:發展|興建|管理|營運|使用|支援|透過|通過|在|於|與|和|及|由|經|向)$")
+_ZH_BEFORE = re.compile(r"(?:發展|興建|管理|營運|使用|支援|透過|通過|在|於|與|和|及|由|經|向|自)$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,14 +62,18 @@ def _bucket(starts: list[int], items: list[tuple[int, object]]) -> dict[int, lis
 
 def extract(document: Document, gazetteer: Gazetteer) -> list[Fact]:
     """The facts of ``document``, one per key, in order of first mention."""
-    facts: list[Fact] = []
+    found: list[tuple[Fact, bool]] = []
     for text in (document.title, document.text):
         if text and text.strip():
-            facts.extend(_extract_text(text, gazetteer, document.language))
-    return merge_facts(facts)
+            found.extend(_extract_text(text, gazetteer, document.language))
+    stated = {fact.key for fact, supporting in found if not supporting}
+    return merge_facts([fact for fact, supporting in found
+                        if not supporting or fact.key in stated])
 
 
-def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
+def _extract_text(text: str, gazetteer: Gazetteer, language: str
+                  ) -> list[tuple[Fact, bool]]:
+    """(fact, supporting) pairs: a supporting fact only adds to a fact stated elsewhere."""
     sentences = split_sentences(text)
     if not sentences:
         return []
@@ -78,7 +82,7 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str) -> list[Fact]:
     by_names = _bucket(starts, [(n.start, n) for n in names])
     by_amounts = _bucket(starts, [(a.start, a) for a in find_amounts(text)])
     masked = _mask(text, names)
-    facts: list[Fact] = []
+    facts: list[tuple[Fact, bool]] = []
     for index, sentence in enumerate(sentences):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
@@ -110,6 +114,11 @@ _EARMARK_BEFORE = re.compile(
     re.IGNORECASE)
 
 
+# "推出「創科實習計劃」的優化措施": the money and the launch are the enhancements', not
+# the scheme's.
+_MODIFIER_AFTER = re.compile(r"[」』]?的(?:優化|改善|加強|延續|擴展|擴大)")
+
+
 def _is_parent(text: str, name: Name) -> bool:
     before = text[max(0, name.start - 12):name.start]
     return bool(_PARENT_BEFORE.search(before) or _PARENT_AFTER.match(text, name.end))
@@ -120,7 +129,8 @@ def _distance(name: Name, amount: Amount) -> int:
 
 
 def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: list[Amount],
-                    cues: list[StatusCue], gazetteer: Gazetteer, language: str) -> list[Fact]:
+                    cues: list[StatusCue], gazetteer: Gazetteer, language: str
+                    ) -> list[tuple[Fact, bool]]:
     names = [replace(n, amounts=[]) for n in names]  # amounts are dealt out per sentence
     hkd = [(a, amount_role(text, a, sentence.start, sentence.end)) for a in amounts
            if a.hkd is not None]
@@ -133,7 +143,9 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
             names.append(generic)
     # Each amount goes to the nearest funding name; a parent named as the frame ("under the
     # ITF", "創新及科技基金下的") takes none while a scheme of its own is named.
-    takers = [n for n in funding if not _is_parent(text, n)] or funding
+    funding = [n for n in funding if not _MODIFIER_AFTER.match(text, n.end)]
+    takers = [n for n in funding
+              if not _is_parent(text, n) and not is_framed(text, n, names)] or funding
     for amount, role in fund_amounts:
         if takers:
             min(takers, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
@@ -145,7 +157,7 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
         else:
             fact = _thing_fact(sentence, name, cue, language)
         if fact is not None:
-            facts.append(fact)
+            facts.append((fact, name.supporting and not name.amounts))
     return facts
 
 
@@ -180,9 +192,9 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
     cap = next((a for a, r in name.amounts if r is Role.CAP), None)
     previous = next((a for a, r in name.amounts if r is Role.PREVIOUS), None)
     added = next((a for a, r in name.amounts if r is Role.ADDED), None)
-    if not name.known and not name.amounts:
+    if not name.known and not name.amounts and not name.supporting:
         return None  # a new "... Scheme" only counts with its money beside it
-    if not name.known and not (sounds_like_innovation(name.name)
+    if not name.known and not name.supporting and not (sounds_like_innovation(name.name)
                                or sounds_like_innovation(sentence.text)):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
         # but no I&T or industry in the name or the sentence, so no scheme to watch.
@@ -191,8 +203,11 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         earmark = next((c for c in cues if c.status is Status.EARMARKED
                         and _EARMARK_BEFORE.search(text, max(0, total.start - 16), total.start)),
                        None)
-        if cue is None or cue.status in (Status.PLANNED, Status.ESTABLISHED):
-            cue = earmark or cue  # "預留100億元成立…基金": the setting up is the purpose
+        if earmark is not None and (cue is None or cue.status in (
+                Status.PLANNED, Status.ESTABLISHED) or total.end <= cue.start < name.start):
+            # "預留100億元成立…基金", "預留2億元，推出「…計劃」": the setting up or the launch
+            # between the money and the name is the purpose the money is set aside for
+            cue = earmark
     attributes: list[tuple[str, str]] = []
     if cap is not None:
         attributes.append(("cap_per_project_hkd", str(cap.hkd)))
@@ -228,7 +243,7 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
 
 def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,
                 language: str) -> Fact | None:
-    if not name.known:
+    if not name.known and not name.supporting:
         if cue is None or cue.status not in _NEW_THING_CUES:
             return None
         if name.kind is FactKind.FACILITY and not sounds_like_innovation(name.name):
@@ -255,17 +270,28 @@ def _score(fact: Fact) -> tuple[int, int, int]:
 
 def merge_facts(facts: list[Fact]) -> list[Fact]:
     """One fact per key: the most informative mention (amount, then the furthest status,
-    then attributes); the first mention wins a tie."""
+    then attributes); the first mention wins a tie. When another mention states a further
+    status ("Since its launch in 2012" beside "has injected a further $1.5 billion"), the
+    fact takes that status and its cue says where it came from."""
     best: dict[str, Fact] = {}
+    furthest: dict[str, Fact] = {}
     attributes: dict[str, dict[str, str]] = defaultdict(dict)
     for fact in facts:
         current = best.get(fact.key)
         if current is None or _score(fact) > _score(current):
             best[fact.key] = fact
+        if fact.status is not None and (fact.key not in furthest or _PROGRESS[fact.status]
+                                        > _PROGRESS[furthest[fact.key].status or Status.EXISTING]):
+            furthest[fact.key] = fact
         for name, value in fact.attributes:  # a scheme's terms, from whichever sentence
             attributes[fact.key].setdefault(name, value)
     merged = []
     for key, fact in best.items():
         terms = {**attributes[key], **dict(fact.attributes)}
-        merged.append(replace(fact, attributes=tuple(sorted(terms.items()))))
+        fact = replace(fact, attributes=tuple(sorted(terms.items())))
+        other = furthest.get(key)
+        if other is not None and other.status != fact.status:
+            fact = replace(fact, status=other.status,
+                           cue=f"{fact.cue}; status from \"{other.evidence}\": {other.cue}")
+        merged.append(fact)
     return merged

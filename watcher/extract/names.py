@@ -41,6 +41,9 @@ class Name:
     via: str = ""  # why it counts as a name, for the fact's cue; default from `known`
     heads: frozenset[str] = frozenset()  # head words a back-reference may use
     amounts: list[tuple[Amount, Role]] = field(default_factory=list)
+    # A back-reference to a new name: it adds a status to the name's fact, but makes no
+    # fact of its own ("自計劃於二○一四年推出以來" after a new "…資助計劃").
+    supporting: bool = False
 
 
 def _known(entity: Entity, text: str, start: int, end: int, via: str = "") -> Name:
@@ -74,7 +77,8 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
             names.append(_known(resolved, cand.name, cand.start, cand.end,
                                 via="" if gazetteer.resolve(cand.name) else "short form"))
         else:
-            names.append(Name(cand.kind, slugify(cand.name), cand.name, cand.name, cand.start,
+            start, name = _with_owner(text, cand.start, cand.name, gazetteer)
+            names.append(Name(cand.kind, slugify(name), name, text[start:cand.end], start,
                               cand.end, False, heads=heads_of((cand.name,))))
         if cand.name.isascii():  # a Chinese shape may be a mis-cut back-reference: see below
             covered[cand.start:cand.end] = b"\x01" * (cand.end - cand.start)
@@ -82,6 +86,23 @@ def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]
     names.extend(_production_lines(text, gazetteer, starts))
     names.sort(key=lambda n: n.start)
     return _with_references(text, names, covered)
+
+
+_BRAND = re.compile(r"\w-[A-Z]|[a-z][A-Z]|\+")  # Incu-Tech, InnoHK, RAISe+
+_POSSESSIVE_BEFORE = re.compile(r"([A-Z][\w&-]*)['’]s\s+$")
+
+
+def _with_owner(text: str, start: int, name: str, gazetteer: Gazetteer) -> tuple[int, str]:
+    """"Cyberport's Incubation Programme" is the "Cyberport Incubation Programme": a known
+    body or park that owns a new name is part of it (several bodies run an "Incubation
+    Programme"); "the Government's" is no such owner."""
+    match = _POSSESSIVE_BEFORE.search(text, max(0, start - 40), start)
+    if match is None or _BRAND.search(name):
+        return start, name  # "HKSTP's Incu-Tech programme": a brand is unique by itself
+    owner = gazetteer.resolve(match.group(1))
+    if owner is None or owner.kind is FactKind.FUNDING:
+        return start, name
+    return match.start(), f"{match.group(1)} {name}"
 
 
 def _owner_prefix(known: list[Name], starts: list[int], start: int, end: int) -> Name | None:
@@ -158,6 +179,7 @@ def _with_references(text: str, names: list[Name], covered: bytearray) -> list[N
         target = names[ref.antecedent]
         kept.append(Name(target.kind, target.key, target.name, ref.text, ref.start, ref.end,
                          target.known, f"'{ref.text}' refers back to '{target.text}', so "
-                         f"{'known name' if target.known else 'name shape'}", target.heads))
+                         f"{'known name' if target.known else 'name shape'}", target.heads,
+                         supporting=not target.known))
     kept.sort(key=lambda n: n.start)
     return kept

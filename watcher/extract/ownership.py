@@ -40,8 +40,12 @@ _MODIFIES = re.compile(
     r"\s*(?:website|web\s+page|courses?|secretariat|hotline|facilities|site)\b"
     r"|課程|網站|網頁|秘書處|設施",
     re.IGNORECASE)
+_OWNS = re.compile(r"\s+(?:chair\w*|director|chief|staff|tenants?|board|spokes\w+|head)\b",
+                   re.IGNORECASE)
 _LIST_GAP = re.compile(
-    r"(?:\s*[(（][^()（）]{1,30}[)）])?[\s,，、]*(?:(?:and|or|as\s+well\s+as|及|和|與|以及)\s*)?"
+    # a separator is needed: "元朗創新園微電子中心" is a place and a centre, not a list
+    r"(?:\s*[(（][^()（）]{1,30}[)）])?\s*(?:[,，、]\s*(?:(?:and|or|as\s+well\s+as|及|和|與|以及)\s*)?"
+    r"|(?:and|or|as\s+well\s+as)\s+|(?:及|和|與|以及)\s*)"
     r"(?:(?:the|a|an|its|their|multiple|several|many|various|two|three|four|five)\s+)?",
     re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(
@@ -57,7 +61,7 @@ _EN_OBJECT = re.compile(
     r"\s+(?:a|an|the|its|their|his|her|new|more|further|several|two|three|four|five|\d)\b",
     re.IGNORECASE)
 _ZH_TRANSITIVE = re.compile(r"(?:設立|成立|推出|興建|建立|開設|設置|籌建|建造|發展)$")
-_ZH_NOT_OBJECT = "了的，。；、：中後時前及和與至"
+_ZH_NOT_OBJECT = "了的，。；、：中後時前及和與至以"  # 以來, 以後: "since"
 
 
 def is_framed(text: str, name: Name, names: list[Name]) -> bool:
@@ -66,6 +70,8 @@ def is_framed(text: str, name: Name, names: list[Name]) -> bool:
     qualifies another noun ("the ITF website", "培訓計劃課程")."""
     if _FRAME.search(text, max(0, name.start - 20), name.start) or _MODIFIES.match(text, name.end):
         return True
+    if name.text.endswith(("'s", "’s")) and _OWNS.match(text, name.end):
+        return True  # "Cyberport's chairman said": the park is no subject of the sentence
     before = [n for n in names if n.end <= name.start and n is not name]
     if not before:
         return False
@@ -112,13 +118,20 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue]
             gap = text[name.end:cue.start]
             if cue.status is Status.EARMARKED and _AGENT.search(gap):
                 continue  # "計劃由創新及科技基金撥款": funded by the ITF, no money set aside
-            if (any(name.end <= o.start < cue.start for o in others)
+            between = sorted((o for o in others if name.end <= o.start < cue.start),
+                             key=lambda o: o.start)
+            if between and _listed(text, [name, *between[:-1]], between[-1]):
+                between = []  # "the X Centre and the Y Centre will be set up": both
+            if (between
                     or _CLAUSE_BREAK.search(gap)
                     or (_RELATIVE.search(gap) and not _OWN_RELATIVE.fullmatch(gap))
                     or _takes_object(text, cue, others)):
                 continue
         elif cue.end <= name.start:
-            between = sorted((o for o in others if cue.end <= o.start and o.end <= name.start),
+            # any name between counts here, a place too: "was set up with funding from the
+            # ITF's Support Programme" is the Laboratory's setting up, not the Programme's
+            between = sorted((o for o in names if o is not name and o.key != name.key
+                              and cue.end <= o.start and o.end <= name.start),
                              key=lambda o: o.start)
             if between and not _listed(text, between, name):
                 continue

@@ -54,7 +54,7 @@ _OTHER_AFTER = re.compile(
 )
 _CAP_BEFORE = re.compile(
     r"(?:\bup\s+to|\bcapped\s+at|\bcap\s+of|\bmaximum\s+(?:of\s+)?|\bat\s+most|\bnot\s+exceeding"
-    r"|\bno\s+more\s+than|\bceiling\b[^.;]{0,60}?(?:to|at|of|from)|\bceiling\s+of)\s*$"
+    r"|\b(?:a|each|one-off)\s+grant\s+of|\bno\s+more\s+than|\bceiling\b[^.;]{0,60}?(?:to|at|of|from)|\bceiling\s+of)\s*$"
     r"|(?:上限[^。；]{0,30}?(?:為|是|至|達)?|最多(?:可獲)?|不多於|不超過|每個項目(?:可獲)?"
     r"|每項目|每項|每間企業|每家企業)\s*$",
     re.IGNORECASE,

@@ -39,6 +39,9 @@ _EN_HEAD = re.compile(
     rf"(?<=\s)(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
 _WORD_RE = re.compile(_WORD)
+_BRAND = re.compile(r"\w-[A-Z]|[a-z][A-Z]|\+|\d")  # Incu-Tech, InnoHK, RAISe+, 5G
+_FOR_TITLE = re.compile(
+    r"\s+for\s+[A-Z][\w-]*(?:\s+(?:(?:and|&|in|of|on)\s+)?[A-Z][\w-]*)*")
 _DOTTED = re.compile(r"(?:[A-Z]\.)+|Co\.|Ltd\.|Inc\.|Corp\.|No\.|St\.")  # not a sentence's end
 _TOKEN = re.compile(rf"{_WORD}|{_GLUE}")
 _WORD_TAIL = re.compile(rf"(?<![A-Za-z0-9])(?:{_WORD})$")
@@ -59,7 +62,7 @@ _ZH_QUOTED = re.compile(rf"「(?P<name>[^「」]{{1,30}}?(?P<head>{_ZH_HEAD_ALT}
 _ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_ZH_HEAD_ALT}))")
 # Where a Chinese name cannot begin: verbs, particles and framing words before it.
 _ZH_CUT = re.compile(
-    r".*(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
+    r"(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
     r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
     r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個)"
 )
@@ -67,7 +70,7 @@ _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
-    r"laborator|quantum|material|energy|venture|\bstem\b|universit|scholar|talent|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
+    r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
     r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源|大學|人才|"
     r"創投|初創",
     re.IGNORECASE,
@@ -157,12 +160,17 @@ def _english(text: str) -> list[Candidate]:
         while tokens and (tokens[0].group().lower() in _LEADING_STOP
                           or not _CAPITALISED.match(tokens[0].group())):
             tokens.pop(0)
-        if not tokens or not _CAPITALISED.match(head.group()):
-            continue
-        start = begin + tokens[0].start()
-        name = " ".join(text[start:head_match.end()].split())
         kind = _EN_HEADS[head_match.group("head").lower()]
-        found.append(Candidate(kind, name, start, head_match.end(), head_match.group("head")))
+        if not tokens or not (_CAPITALISED.match(head.group()) or (
+                kind is FactKind.FUNDING and _BRAND.search(tokens[-1].group()))):
+            continue  # "Incu-Tech programme": a brand names it even with a small head
+        start = begin + tokens[0].start()
+        end = head_match.end()
+        more = _FOR_TITLE.match(text, end)  # "... Support Scheme for Universities"
+        if more:
+            end = floor = more.end()
+        name = " ".join(text[start:end].split())
+        found.append(Candidate(kind, name, start, end, head_match.group("head")))
     return found
 
 
@@ -180,9 +188,13 @@ def _chinese(text: str) -> list[Candidate]:
         if quoted[match.start()]:
             continue
         name = match.group("name")
-        cut = _ZH_CUT.match(name[: -len(match.group("head"))])
-        if cut:
-            name = name[cut.end():]
+        prefix = name[: -len(match.group("head"))]
+        # Cut after the last framing word that still leaves a name: "資助" in
+        # "大學科技初創企業資助計劃" is part of the name, not a verb before it.
+        cuts = [m.end() for m in _ZH_CUT.finditer(prefix) if len(prefix) - m.end() >= 2]
+        cut = bool(cuts)
+        if cuts:
+            name = name[cuts[-1]:]
         if len(name) - len(match.group("head")) < 2 or (cut and len(name) - len(
                 match.group("head")) < 3):
             continue  # "中心" or "該中心" alone names nothing, nor "(私人)創投基金"

@@ -60,7 +60,7 @@ _CUES: list[tuple[Status, str]] = [
     (_L, r"\b(?:accepting|invit(?:es|ed|ing))\s+applications\b"),
     (_L, r"\bapplications?\b[^.;]{0,60}?\b(?:are|is)\s+(?:now\s+)?open\b"),
     (_L, r"\binvit(?:es|ed|ing)\s+(?:[\w-]+\s+){1,3}?to\s+(?:apply|nominate|submit)\b"),
-    (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+of\b|\brolled\s+out\b"),
+    (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+of\b|\brolled\s+out\b|\b(?:its|the)\s+launch\b"),
     (_L, r"(?:已|正式)?推出|(?:開始|開放|接受)申請"),
     # earmarked: money set aside
     (_E, r"\bearmark\w*|\bset(?:s|ting)?\s+aside\b|\breserv(?:e|ed|es|ing)\b"),
