@@ -26,6 +26,7 @@ _EN_REFERENCE = re.compile(
     r"|centre|center|institute|park|technopole|hub|office|laboratory|lab|cluster|platform))"
     r"(?:['’]s)?(?![\w'’-])(?!\s+[A-Z][a-z])"  # "the Fund Management Company" is a name
 )
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _ZH_REFERENCE = re.compile(rf"(?P<det>該|此|本)?(?P<head>{'|'.join(_ZH_HEADS)})")
 # Where a Chinese head word opens a clause, or follows a verb or preposition that takes it
 # as object ("發展科技城", "在計劃下"): there it can only be a back-reference.
@@ -90,7 +91,7 @@ def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearr
     for match in _EN_REFERENCE.finditer(text):
         head = match.group("head").lower()
         candidates.append((match.start(), match.end(), _EN_SPELLING.get(head, head)))
-    for match in _ZH_REFERENCE.finditer(text):
+    for match in _ZH_REFERENCE.finditer(text) if _CJK.search(text) else ():
         if _zh_is_reference(text, match.start(), bool(match.group("det"))):
             candidates.append((match.start(), match.end(), match.group("head")))
     for start, end, head in candidates:

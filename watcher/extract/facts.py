@@ -29,7 +29,7 @@ from dataclasses import replace
 from watcher.extract.amounts import Amount, find_amounts
 from watcher.extract.gazetteer import Gazetteer
 from watcher.extract.names import Name, find_names
-from watcher.extract.ownership import is_framed, status_cue
+from watcher.extract.ownership import framed, status_cue
 from watcher.extract.roles import Role, amount_role
 from watcher.extract.sentences import Sentence, split_sentences
 from watcher.extract.shapes import sounds_like_innovation
@@ -144,14 +144,16 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
     # Each amount goes to the nearest funding name; a parent named as the frame ("under the
     # ITF", "創新及科技基金下的") takes none while a scheme of its own is named.
     funding = [n for n in funding if not _MODIFIER_AFTER.match(text, n.end)]
+    framed_ids = framed(text, names)
     takers = [n for n in funding
-              if not _is_parent(text, n) and not is_framed(text, n, names)] or funding
+              if not _is_parent(text, n) and id(n) not in framed_ids] or funding
     for amount, role in fund_amounts:
         if takers:
             min(takers, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
     facts = []
     for name in names:
-        cue = None if is_framed(text, name, names) else status_cue(text, name, names, cues)
+        cue = None if id(name) in framed_ids else status_cue(text, name, names, cues,
+                                                               framed_ids)
         if name.kind is FactKind.FUNDING:
             fact = _funding_fact(text, sentence, name, cue, cues, funding, language)
         else:

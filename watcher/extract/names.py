@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from watcher.extract.amounts import Amount
 from watcher.extract.coref import Antecedent, find_references, heads_of
@@ -47,8 +48,13 @@ class Name:
 
 
 def _known(entity: Entity, text: str, start: int, end: int, via: str = "") -> Name:
-    heads = heads_of((entity.name, *entity.aliases)) | heads_of((text,))
+    heads = _entity_heads(entity) | heads_of((text,))
     return Name(entity.kind, entity.key, entity.name, text, start, end, True, via, heads)
+
+
+@lru_cache(maxsize=1024)  # entities are frozen and few; a page names each many times
+def _entity_heads(entity: Entity) -> frozenset[str]:
+    return heads_of((entity.name, *entity.aliases))
 
 
 def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:

@@ -14,7 +14,7 @@ a name is that name's unless:
   of those it attracted have set up ...").
 
 A name framed as a place, a parent or an agent ("in Tseung Kwan O InnoPark", "under the
-ITIB", "set up by Cyberport and the HKSTP") takes no cue at all: see :func:`is_framed`.
+ITIB", "set up by Cyberport and the HKSTP") takes no cue at all: see :func:`framed`.
 """
 
 from __future__ import annotations
@@ -64,20 +64,24 @@ _ZH_TRANSITIVE = re.compile(r"(?:設立|成立|推出|興建|建立|開設|設�
 _ZH_NOT_OBJECT = "了的，。；、：中後時前及和與至以"  # 以來, 以後: "since"
 
 
-def is_framed(text: str, name: Name, names: list[Name]) -> bool:
-    """Whether ``name`` is written as a place, parent or agent, directly ("in the Science
-    Park") or as the next item of such a list ("by Cyberport and the HKSTP"), or only
-    qualifies another noun ("the ITF website", "培訓計劃課程")."""
-    if _FRAME.search(text, max(0, name.start - 20), name.start) or _MODIFIES.match(text, name.end):
-        return True
-    if name.text.endswith(("'s", "’s")) and _OWNS.match(text, name.end):
-        return True  # "Cyberport's chairman said": the park is no subject of the sentence
-    before = [n for n in names if n.end <= name.start and n is not name]
-    if not before:
-        return False
-    previous = max(before, key=lambda n: n.end)
-    listed = _LIST_GAP.fullmatch(text, previous.end, name.start)
-    return bool(listed) and previous.end < name.start and is_framed(text, previous, names)
+def framed(text: str, names: list[Name]) -> set[int]:
+    """The ids of the names (of one sentence) written as a place, parent or agent,
+    directly ("in the Science Park") or as the next item of such a list ("by Cyberport and
+    the HKSTP"), or that only qualify another noun ("the ITF website", "培訓計劃課程")."""
+    out: set[int] = set()
+    previous: Name | None = None
+    for name in sorted(names, key=lambda n: (n.end, n.start)):
+        if (_FRAME.search(text, max(0, name.start - 20), name.start)
+                or _MODIFIES.match(text, name.end)
+                # "Cyberport's chairman said": the park is no subject of the sentence
+                or (name.text.endswith(("'s", "’s")) and _OWNS.match(text, name.end))
+                or (previous is not None and id(previous) in out
+                    and previous.end < name.start
+                    and _LIST_GAP.fullmatch(text, previous.end, name.start))):
+            out.add(id(name))
+        if previous is None or name.end > previous.end:
+            previous = name
+    return out
 
 
 def _takes_object(text: str, cue: StatusCue, others: list[Name]) -> bool:
@@ -105,11 +109,12 @@ def _listed(text: str, chain: list[Name], name: Name) -> bool:
                for end, start in zip(ends, starts, strict=True))
 
 
-def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue]
-               ) -> StatusCue | None:
-    """The cue that speaks of ``name`` (see the module docstring), or None."""
+def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
+               framed_ids: set[int]) -> StatusCue | None:
+    """The cue that speaks of ``name`` (see the module docstring), or None; ``framed_ids``
+    is :func:`framed` of ``names``."""
     others = [o for o in names if o is not name and o.key != name.key
-              and not is_framed(text, o, names)]
+              and id(o) not in framed_ids]
     usable = []
     for cue in cues:
         if cue.status not in ALLOWED[name.kind]:

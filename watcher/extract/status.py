@@ -111,6 +111,10 @@ _REGEX = re.compile(
     rf"|(?=[{_ZH_FIRST}])(?:{_alternation(True)})",
     re.IGNORECASE,
 )
+# Text with no Chinese needs only the English cues (most English pages).
+_EN_REGEX = re.compile(rf"(?<![A-Za-z])(?=[{_EN_FIRST}])(?:{_alternation(False)})",
+                       re.IGNORECASE)
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _STATUS_OF_GROUP = {f"c{i}": status for i, (status, _) in enumerate(_CUES)}
 
 
@@ -125,7 +129,7 @@ class StatusCue:
 def find_status_cues(text: str) -> list[StatusCue]:
     """Every status cue in ``text``, in order, none overlapping."""
     cues = []
-    for match in _REGEX.finditer(text):
+    for match in (_REGEX if _CJK.search(text) else _EN_REGEX).finditer(text):
         group = match.lastgroup
         assert group is not None
         cues.append(StatusCue(_STATUS_OF_GROUP[group], match.group(), match.start(), match.end()))
