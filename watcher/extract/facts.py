@@ -1,21 +1,24 @@
 """Document -> facts: funds with their amounts, facilities and organisations with status.
 
-Every finder (known names, name shapes, amounts, status cues) runs once over the whole
-text; its hits are then dealt out to the sentences they fall in, so the work grows with
-the text, not with sentences times names. Within a sentence:
+Every finder (names with their back-references, see :mod:`names`; amounts; status cues)
+runs once over the whole text; its hits are then dealt out to the sentences they fall in,
+so the work grows with the text, not with sentences times names. Within a sentence:
 
 - a **funding** name (known, or of the shape "... Scheme/Fund/Programme", "...計劃/基金")
   takes the nearest amounts that are funds' amounts (see :mod:`roles`): its size, a
-  per-project cap, the value a change replaced. A new name needs such an amount; a
-  sentence with no name but "fund"/"基金" + an amount + a cue such as "earmarked" is an
-  unnamed fund, resolved by amount to a known one (the seed's "fund of HK$10 billion").
-- a **facility** or **organisation** takes the status cue nearest to it, except where it
-  is only a place ("in Tseung Kwan O InnoPark"). A new name needs a cue, and a new
-  facility must sound like I&T.
+  per-project cap, the value a change replaced, money added. A name framed as a source or
+  agent ("from the ITF", "由…撥款") takes none while another is there. A new name needs
+  such an amount and I&T or industry in its name or sentence; a sentence with no name but
+  "fund"/"基金" + an amount + a cue such as "earmarked" is an unnamed fund, resolved by
+  amount to a known one (the seed's "fund of HK$10 billion").
+- every name takes the status cue that speaks of it (see :mod:`ownership`), none where it
+  is only a place, parent or agent ("in Tseung Kwan O InnoPark"). A new facility or
+  organisation needs a cue, and a new facility must sound like I&T.
 
-Then one fact per key per document: the mention with an amount and a status wins (its
-evidence, amount and status), and it gathers the attributes (cap, matching ratio...) that
-other sentences stated about the same key.
+Then one fact per key per document: the mention with an amount wins (its evidence and
+amount), the furthest status any mention states is the fact's, and it gathers the
+attributes (cap, matching ratio...) that other sentences stated about the same key. A
+back-reference to a new name ("the Fund") adds to that name's fact but makes none alone.
 """
 
 from __future__ import annotations
