@@ -139,23 +139,8 @@ def test_every_site_serves_what_its_sources_fetch(servers: dict[str, LocalServer
 
 # Chinese twins whose amounts still differ from the English, as found by these fixtures.
 # strict: the day extraction reads them right, the mark must go (the test then fails).
-KNOWN_TWIN_GAPS = {
-    ("news-gov-hk-finance-en", "news-gov-hk-finance-zh"): (
-        "「資助上限將由每個項目1,500萬元提高至3,000萬元」 gives cap_per_project_hkd "
-        "15000000 and no previous cap (English: 30000000, previous 15000000)"),
-    ("itf-whats-new", "itf-whats-new-zh"): (
-        "「資助上限由每個項目1,500萬元提高至3,000萬元」 gives cap_per_project_hkd "
-        "15000000 and no previous cap (English: 30000000, previous 15000000)"),
-}
-
-
-def _twin_param(site: Site, pair: list[str]) -> Any:
-    gap = KNOWN_TWIN_GAPS.get((pair[0], pair[1]))
-    marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
-    return pytest.param(site, pair, marks=marks, id=f"{pair[0]}={pair[1]}")
-
-
-TWINS = [_twin_param(site, pair) for site in SITES for pair in site.twins]
+TWINS = [pytest.param(site, pair, id=f"{pair[0]}={pair[1]}")
+         for site in SITES for pair in site.twins]
 
 
 def _amounts(facts: list[Fact]) -> set[tuple[str, str, int | str | None]]:

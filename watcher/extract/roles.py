@@ -69,7 +69,9 @@ _CAP_NEAR = re.compile(
     r"\b(?:maximum|ceiling|cap)\b[^.;$]{0,40}?\b(?:for\s+each|per|each)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:project|company|enterprise|application|applicant|organisation|team)s?\b[^.;$]{0,15}$",
     re.IGNORECASE)
-_PREVIOUS_BEFORE = re.compile(r"(?:\bfrom|由)\s*$", re.IGNORECASE)
+# "由1,500萬元提高至…", and with the unit between: "由每個項目1,500萬元提高至…"
+_PREVIOUS_BEFORE = re.compile(
+    r"(?:\bfrom|由(?:每個|每項|每間|每家|每名)?(?:項目|企業|公司|機構|申請)?)\s*$", re.IGNORECASE)
 _INITIAL_BEFORE = re.compile(
     r"\b(?:initial(?:ly)?|original(?:ly)?|first)\s+(?:(?:commitment|funding|size|capital"
     r"|injection)\s+of\s+)?(?:about\s+|some\s+)?$|(?:原本|最初|初期)(?:為|的|約)*$",

@@ -45,6 +45,9 @@ _CUES: list[tuple[Status, str]] = [
     (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
     (_P, r"將由[^，。；]{1,24}?(?:管理|營運|負責|推行)的"),  # "將由…管理的…基金": yet to come
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
+    # welcoming, supporting or proposing a set-up says it has not happened yet:
+    # 「工總歡迎成立新型工業化發展辦公室」 is a plan, not an opening
+    (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取)(?:政府)?{_ZH_EST}"),
     # contemplated
     (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
     (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
@@ -94,7 +97,7 @@ _CUES: list[tuple[Status, str]] = [
 # the start of a word beginning with a letter some cue begins with, and the Chinese ones
 # at a character some Chinese cue begins with: most positions fail at once.
 _EN_FIRST = "abcdefghilopqrstuw"
-_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落"
+_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落歡支促倡爭"
 
 
 def _is_chinese(pattern: str) -> bool:
