@@ -45,8 +45,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record, not the stream
+    that was current at set-up: a test runner swaps and closes stderr between commands,
+    and a library thread (an SMTP server's, say) may still log after that."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.addFilter(RedactingFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
