@@ -252,6 +252,9 @@ def log(
     if json_output:
         print_json([e.as_json() for e in entries])
         return
+    if not entries:
+        out.print("no changes match (poll now with `watcher check`)", markup=False)
+        return
     table = Table("id", "detected (UTC)", "kind", "change", "sources", title="change log")
     for e in entries:
         table.add_row(str(e.id), e.detected_at.strftime("%Y-%m-%d %H:%M"), e.kind,
