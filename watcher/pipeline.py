@@ -225,7 +225,11 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
     with store.transaction(rt.engine) as session:
         source_id = source_store.source_id(session, source.name)
         assert source_id is not None, f"source {source.name} is not registered"
-        fact_store.record_fetches(session, source_id, fetched.results, now)
+        # The list or feed request is always logged; a followed page that did not
+        # change only counts on its page state (no log row per 304).
+        fact_store.record_fetches(session, source_id, fetched.results[:1], now)
+        fact_store.record_fetches(session, source_id, fetched.results[1:], now,
+                                  log_not_modified=False)
         fact_store.preload_pages(session, [p.document.url for p in fetched.pages],
                                  [p.content_hash for p in fetched.pages])
         fact_store.save_documents(session, source_id,
@@ -247,7 +251,9 @@ def _store_page(rt: Runtime, session: Session, source: SourceBase, source_id: in
     previous = fact_store.page_facts(session, document.url)
     current = fact_store.current_facts(session, [f.key for f in facts] + list(previous or {}))
     changes = diff(facts, current=current, previous_on_page=previous)
-    fact_store.save_snapshot(session, page.content_hash, page.content, now)
+    fact_store.save_snapshot(session, page.content_hash, page.content, now,
+                             replaces=fact_store.document_hash(session, document.url),
+                             url=document.url)
     document_id = fact_store.save_document(session, source_id, document, page.content_hash, now)
     fact_store.replace_page_facts(session, document_id, facts, now)
     stored = fact_store.save_changes(session, changes, document_id=document_id,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Boolean, String, bindparam, case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from watcher.models import (
@@ -22,6 +22,7 @@ from watcher.models import (
     KnownFact,
     Status,
 )
+from watcher.store import delta
 from watcher.store.tables import (
     ChangeDocumentRow,
     ChangeRow,
@@ -93,38 +94,93 @@ def record_fetch(session: Session, source_id: int, result: FetchResult, content_
 
 
 def record_fetches(session: Session, source_id: int,
-                   fetched: Iterable[tuple[FetchResult, str | None]], now: datetime) -> None:
+                   fetched: Iterable[tuple[FetchResult, str | None]], now: datetime, *,
+                   log_not_modified: bool = True) -> None:
     """``record_fetch`` for every response of a poll: one insert for the log and one query
-    (per 500 URLs) for the page states, instead of a query and a flush per response."""
+    (per 500 URLs) for the page states, instead of a query and a flush per response.
+
+    With ``log_not_modified=False`` (a poll's followed pages) an unchanged answer adds no
+    ``fetch`` row: its page state counts it (``not_modified_count``) and keeps its time
+    and validators, in one executemany UPDATE for all of them. A warm poll of N pages
+    then writes a log row only for the list, the pages that changed and the errors."""
     fetched = list(fetched)
     if not fetched:
         return
-    session.execute(insert(FetchRow), [
-        {"source_id": source_id, "url": r.url, "fetched_at": now, "status": r.status,
-         "etag": r.etag, "last_modified": r.last_modified, "content_hash": content_hash,
-         "size": len(r.content), "elapsed_ms": int(r.elapsed_s * 1000),
-         "not_modified": r.not_modified, "error": r.error}
-        for r, content_hash in fetched
-    ])
-    wanted = list(dict.fromkeys(r.url for r, _ in fetched if r.error is None))
+    logged = fetched if log_not_modified else [
+        (r, h) for r, h in fetched if r.error is not None or not r.not_modified]
+    if logged:
+        session.execute(insert(FetchRow), [
+            {"source_id": source_id, "url": r.url, "fetched_at": now, "status": r.status,
+             "etag": r.etag, "last_modified": r.last_modified, "content_hash": content_hash,
+             "size": len(r.content), "elapsed_ms": int(r.elapsed_s * 1000),
+             "not_modified": r.not_modified, "error": r.error}
+            for r, content_hash in logged
+        ])
+    unchanged = [(r, h) for r, h in fetched if r.error is None and r.not_modified]
+    counted = _count_not_modified(session, unchanged, now)
+    rest = [(r, h) for r, h in fetched if r.error is None and r.url not in counted]
+    wanted = list(dict.fromkeys(r.url for r, _ in rest))
     states: dict[str, PageStateRow] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         for row in session.exec(select(PageStateRow).where(col(PageStateRow.url).in_(chunk))):
             states[row.url] = row
-    for result, content_hash in fetched:
-        if result.error is not None:
-            continue
+    for result, content_hash in rest:
         state = states.get(result.url)
         if state is None:
             state = states[result.url] = PageStateRow(url=result.url)
             session.add(state)
         state.last_status = result.status
         state.last_fetched_at = now
+        if result.not_modified:
+            state.not_modified_count = (state.not_modified_count or 0) + 1
         if result.etag or result.last_modified or not result.not_modified:
             state.etag, state.last_modified = result.etag, result.last_modified
         if content_hash:
             state.content_hash = content_hash
+
+
+_STATE = PageStateRow.__table__  # type: ignore[attr-defined]
+# One statement for every unchanged answer; validators are replaced only when the
+# answer carried one (as record_fetch does), the body's hash only when there was a body.
+_COUNT_NOT_MODIFIED = (
+    update(_STATE)
+    .where(_STATE.c.url == bindparam("b_url"))
+    .values(
+        last_status=bindparam("b_status"),
+        last_fetched_at=bindparam("b_now"),
+        not_modified_count=_STATE.c.not_modified_count + 1,
+        etag=case((bindparam("b_validators", type_=Boolean), bindparam("b_etag")),
+                  else_=_STATE.c.etag),
+        last_modified=case((bindparam("b_validators", type_=Boolean), bindparam("b_lm")),
+                           else_=_STATE.c.last_modified),
+        content_hash=func.coalesce(bindparam("b_hash", type_=String), _STATE.c.content_hash),
+    )
+)
+
+
+def _count_not_modified(session: Session, unchanged: list[tuple[FetchResult, str | None]],
+                        now: datetime) -> set[str]:
+    """Update the states of unchanged pages in bulk; the URLs handled (all of them, unless
+    a state row was missing: then none, and the caller's row-by-row path does them)."""
+    params: dict[str, dict[str, Any]] = {}
+    for result, content_hash in unchanged:
+        params[result.url] = {
+            "b_url": result.url, "b_status": result.status, "b_now": now,
+            "b_validators": bool(result.etag or result.last_modified),
+            "b_etag": result.etag, "b_lm": result.last_modified, "b_hash": content_hash}
+    if not params:
+        return set()
+    present = 0
+    urls = list(params)
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        present += len(session.exec(
+            select(PageStateRow.url).where(col(PageStateRow.url).in_(chunk))).all())
+    if present != len(urls):  # a 304 for a page never stored: let the ORM path add it
+        return set()
+    session.execute(_COUNT_NOT_MODIFIED, list(params.values()))
+    return set(urls)
 
 
 _PRELOADED = "watcher.preloaded"  # key in Session.info; lives as long as the transaction
@@ -196,21 +252,90 @@ def _preloaded(session: Session) -> _Preloaded | None:
     return found if isinstance(found, _Preloaded) else None
 
 
-def save_snapshot(session: Session, content_hash: str, content: bytes, now: datetime) -> None:
-    """Keep a raw body once per distinct content, compressed."""
+# A snapshot body that starts with this is a reverse delta (watcher.store.delta) against
+# the snapshot whose hash follows; any other body is the whole page, zlib-compressed
+# (a zlib stream never starts with a NUL byte).
+_DELTA_MAGIC = b"\x00delta1:"
+_HASH_LENGTH = 64
+_MAX_CHAIN = 1000  # a delta's base may itself be a delta; bounded in case of a cycle
+
+
+def save_snapshot(session: Session, content_hash: str, content: bytes, now: datetime, *,
+                  replaces: str | None = None, url: str | None = None) -> None:
+    """Keep a raw body once per distinct content, compressed. ``replaces`` is the hash of
+    the body this one replaces at ``url``: that snapshot becomes a small reverse delta
+    against this one, unless another document still points at it."""
     preloaded = _preloaded(session)
-    if preloaded is not None and content_hash in preloaded.snapshots:
-        return
-    if session.get(SnapshotRow, content_hash) is None:
+    known = preloaded is not None and content_hash in preloaded.snapshots
+    row = None if known else session.get(SnapshotRow, content_hash)
+    if known or row is not None:
+        if replaces is not None and replaces != content_hash:
+            # The page went back to a body kept as a delta: keep it whole again, since
+            # a document points at it now.
+            row = row or session.get(SnapshotRow, content_hash)
+            if row is not None and row.body.startswith(_DELTA_MAGIC):
+                row.body = zlib.compress(content, 6)
+                session.add(row)
+    else:
         session.add(SnapshotRow(hash=content_hash, body=zlib.compress(content, 6),
                                 size=len(content), first_seen=now))
     if preloaded is not None:
         preloaded.snapshots.add(content_hash)
+    if replaces is not None and replaces != content_hash and len(content_hash) == _HASH_LENGTH:
+        _to_delta(session, replaces, content_hash, content, url)
+
+
+def _to_delta(session: Session, old_hash: str, new_hash: str, new: bytes,
+              url: str | None) -> None:
+    row = session.get(SnapshotRow, old_hash)
+    if row is None or row.body.startswith(_DELTA_MAGIC):
+        return
+    shared = select(DocumentRow.id).where(DocumentRow.content_hash == old_hash)
+    if url is not None:
+        shared = shared.where(DocumentRow.url != url)
+    if session.exec(shared.limit(1)).first() is not None:
+        return  # another page shows this body: it stays whole
+    try:
+        old = zlib.decompress(row.body)
+    except zlib.error:
+        return
+    encoded = delta.encode(old, new)
+    if encoded is None:
+        return
+    body = _DELTA_MAGIC + new_hash.encode("ascii") + encoded
+    if len(body) < len(row.body):
+        row.body = body
+        session.add(row)
 
 
 def snapshot_body(session: Session, content_hash: str) -> bytes | None:
-    row = session.get(SnapshotRow, content_hash)
-    return zlib.decompress(row.body) if row else None
+    """The raw body kept for ``content_hash``; None if not kept (or pruned from under a
+    delta: retention drops old snapshots that no document points at)."""
+    chain: list[bytes] = []  # deltas, newest base last
+    current = content_hash
+    for _ in range(_MAX_CHAIN):
+        row = session.get(SnapshotRow, current)
+        if row is None:
+            return None
+        if not row.body.startswith(_DELTA_MAGIC):
+            body = zlib.decompress(row.body)
+            for step in reversed(chain):
+                body = delta.decode(step, body)
+            return body
+        header = len(_DELTA_MAGIC)
+        current = row.body[header : header + _HASH_LENGTH].decode("ascii")
+        chain.append(row.body[header + _HASH_LENGTH :])
+    return None
+
+
+def document_hash(session: Session, url: str) -> str | None:
+    """The content hash the stored document at ``url`` has now (before this poll saves
+    it again), from the preloaded rows when there are any."""
+    preloaded = _preloaded(session)
+    if preloaded is not None and url in preloaded.urls:
+        row = preloaded.documents.get(url)
+        return row.content_hash if row is not None else None
+    return session.exec(select(DocumentRow.content_hash).where(DocumentRow.url == url)).first()
 
 
 def save_document(session: Session, source_id: int, document: Document,

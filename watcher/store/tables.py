@@ -54,6 +54,10 @@ class PageStateRow(SQLModel, table=True):
     content_hash: str | None = Field(default=None, max_length=64)
     last_status: int | None = None
     last_fetched_at: datetime | None = _utc()
+    # Answers that said "unchanged" (304, or the same body again). A followed page's
+    # unchanged answer is counted here instead of adding a ``fetch`` row: a warm poll of
+    # a thousand pages then writes no log rows for the pages that did not change.
+    not_modified_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class FetchRow(SQLModel, table=True):
