@@ -2,8 +2,18 @@
 -> outbox, and sends what the outbox holds.
 
 Network work is async; parsing and extraction run in worker threads so one large page
-never stalls other polls; everything a poll writes is one database transaction, so a
-crash leaves either the whole poll or none of it.
+never stalls other polls.
+
+Memory stays flat in the number of pages: a poll that follows a feed's items works in
+chunks of ``CHUNK_SIZE`` items (fetch, read, extract, store), and a chunk's bodies are
+dropped once it is stored; the next chunk is fetched while the previous one is stored.
+Each chunk is one database transaction and a complete unit: its documents, snapshots,
+facts, changes and outbox rows commit together, and the source's poll bookkeeping (last
+polled, next due, failures, its own events) commits with the last chunk. The trade-off:
+a crash in the middle of a poll keeps the chunks stored before it (each whole, none
+half-written), so that poll's next run finds those pages unchanged and reads only the
+rest; a poll of fewer than ``CHUNK_SIZE`` items is still one transaction. ``fetch_source``
+and ``store_poll`` do the whole poll at once, for callers that want exactly that.
 """
 
 from __future__ import annotations
@@ -11,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -69,6 +81,9 @@ class Fetched:
 
     results: list[tuple[FetchResult, str | None]] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
+    # How many leading results are the list or feed request, logged even when unchanged
+    # (a followed page's unchanged answer is only counted on its page state).
+    list_results: int = 1
 
 
 def _hash(content: bytes) -> str:
@@ -107,8 +122,19 @@ def _item_document(source: SourceBase, item: FeedItem) -> Page:
 
 
 async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
-                  fetched: Fetched, report: PollReport) -> None:
+                  fetched: Fetched, report: PollReport, chunk_size: int
+                  ) -> AsyncIterator[Fetched]:
+    """The listed items, ``chunk_size`` at a time: ``fetched`` (which holds the list
+    request) gets the first chunk's pages, later chunks come as fresh ``Fetched``."""
     items = items[: source.max_items]
+    for start in range(0, max(len(items), 1), chunk_size):
+        chunk = fetched if start == 0 else Fetched(list_results=0)
+        await _follow_chunk(rt, source, items[start : start + chunk_size], chunk, report)
+        yield chunk
+
+
+async def _follow_chunk(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
+                        fetched: Fetched, report: PollReport) -> None:
     urls = [item.url for item in items]
     states = await asyncio.to_thread(_page_states, rt, urls)
     if source.follow is None:
@@ -163,28 +189,44 @@ def _read_list(source: SourceBase, result: FetchResult) -> list[FeedItem] | list
 
 
 async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> Fetched:
-    """The network half of a poll: nothing is written yet."""
+    """The network half of a poll, all of it at once: nothing is written yet."""
+    whole = Fetched()
+    async with aclosing(fetch_chunks(rt, source, report, chunk_size=1_000_000)) as chunks:
+        async for chunk in chunks:
+            whole.results += chunk.results
+            whole.pages += chunk.pages
+    return whole
+
+
+async def fetch_chunks(rt: Runtime, source: SourceBase, report: PollReport, *,
+                       chunk_size: int = 100) -> AsyncGenerator[Fetched, None]:
+    """The network half of a poll in chunks of at most ``chunk_size`` followed items;
+    the first chunk holds the list or feed request. Nothing is written here."""
     fetched = Fetched()
     url = str(source.url)
     states = await asyncio.to_thread(_page_states, rt, [url])
     result = await _fetch(rt, url, states, fetched, report)
     if not result.ok or result.not_modified:
-        return fetched
+        yield fetched
+        return
     try:
         listed = await asyncio.to_thread(_read_list, source, result)
     except ReadError as exc:
         report.errors.append(str(exc))
         fetched.results[-1] = (
             FetchResult(url=url, status=result.status, error=exc.reason), None)
-        return fetched
+        yield fetched
+        return
     items = [x for x in listed if isinstance(x, FeedItem)]
     documents = [x for x in listed if isinstance(x, Document)]
-    if items:
-        assert isinstance(source, RssSource | HtmlSource)
-        await _follow(rt, source, items, fetched, report)
     if documents:
         await _documents_in_page(rt, documents, result, fetched)
-    return fetched
+    if items:
+        assert isinstance(source, RssSource | HtmlSource)
+        async for chunk in _follow(rt, source, items, fetched, report, chunk_size):
+            yield chunk
+    else:
+        yield fetched
 
 
 async def _documents_in_page(rt: Runtime, documents: list[Document], result: FetchResult,
@@ -218,8 +260,9 @@ def _enqueue(rt: Runtime, session: Session, alerts: list[Alert], *, change_id: i
 
 def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: list[list[Fact]],
                report: PollReport, now: datetime, alert: bool = True,
-               started: datetime | None = None) -> None:
-    """The database half of a poll, as one transaction. The next due time counts from
+               started: datetime | None = None, *, final: bool = True) -> None:
+    """The database half of a poll (or of one chunk of it), as one transaction. The
+    ``final`` one also records the poll on the source; its next due time counts from
     ``started`` (when the poll claimed its source), so a long poll does not push the
     source past its next scheduled run."""
     with store.transaction(rt.engine) as session:
@@ -227,8 +270,9 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
         assert source_id is not None, f"source {source.name} is not registered"
         # The list or feed request is always logged; a followed page that did not
         # change only counts on its page state (no log row per 304).
-        fact_store.record_fetches(session, source_id, fetched.results[:1], now)
-        fact_store.record_fetches(session, source_id, fetched.results[1:], now,
+        head = fetched.list_results
+        fact_store.record_fetches(session, source_id, fetched.results[:head], now)
+        fact_store.record_fetches(session, source_id, fetched.results[head:], now,
                                   log_not_modified=False)
         fact_store.preload_pages(session, [p.document.url for p in fetched.pages],
                                  [p.content_hash for p in fetched.pages])
@@ -238,6 +282,8 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
             report.documents += 1
             report.facts += len(facts)
             _store_page(rt, session, source, source_id, page, facts, report, now, alert)
+        if not final:
+            return
         error = report.error
         before, after = source_store.finish_poll(session, source.name, now,
                                                  next_due(source, started or now), error)
@@ -313,7 +359,7 @@ def _renew(rt: Runtime, name: str, lease: timedelta) -> None:
 
 
 async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
-                      alert: bool = True) -> PollReport:
+                      alert: bool = True, chunk_size: int | None = None) -> PollReport:
     """Poll one source end to end. Never raises for a source's own trouble: errors are
     recorded on the source and returned in the report."""
     report = PollReport(source=source.name)
@@ -326,10 +372,7 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
         return report
     keeper = asyncio.create_task(_keep_lease(rt, source.name, lease))
     try:
-        fetched = await fetch_source(rt, source, report)
-        extracted = await asyncio.to_thread(_extract_pages, rt, fetched.pages)
-        await asyncio.to_thread(store_poll, rt, source, fetched, extracted, report, utcnow(),
-                                alert, started)
+        await _poll_in_chunks(rt, source, report, alert, started, chunk_size or CHUNK_SIZE)
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_release, rt, source.name))
         raise
@@ -348,6 +391,42 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
              report.documents, report.changes, report.alerts,
              ", with errors" if report.errors else "")
     return report
+
+
+CHUNK_SIZE = 100  # followed items fetched, read, extracted and stored together
+
+
+async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, alert: bool,
+                          started: datetime, chunk_size: int) -> None:
+    """Fetch chunk k+1 while chunk k is extracted and stored; the last chunk is final."""
+    previous: Fetched | None = None
+    storing: asyncio.Task[None] | None = None
+    try:
+        async with aclosing(fetch_chunks(rt, source, report, chunk_size=chunk_size)) as chunks:
+            async for chunk in chunks:
+                if storing is not None:
+                    await storing
+                if previous is not None:
+                    storing = asyncio.create_task(asyncio.to_thread(
+                        _extract_and_store, rt, source, previous, report, alert, started,
+                        False))
+                previous = chunk
+        if storing is not None:
+            await storing
+            storing = None
+        await asyncio.to_thread(_extract_and_store, rt, source, previous or Fetched(), report,
+                                alert, started, True)
+    finally:
+        if storing is not None and not storing.done():
+            # Fetching failed while a chunk was being stored: let it finish (it is a
+            # whole unit) before the failure is recorded.
+            await asyncio.gather(storing, return_exceptions=True)
+
+
+def _extract_and_store(rt: Runtime, source: SourceBase, fetched: Fetched, report: PollReport,
+                       alert: bool, started: datetime, final: bool) -> None:
+    extracted = _extract_pages(rt, fetched.pages)
+    store_poll(rt, source, fetched, extracted, report, utcnow(), alert, started, final=final)
 
 
 def _release(rt: Runtime, name: str) -> None:
