@@ -21,8 +21,10 @@ _EN_HEADS = ("scheme", "fund", "programme", "initiative", "centre", "institute",
 _EN_SPELLING = {"program": "programme", "center": "centre", "lab": "laboratory"}
 _ZH_HEADS = ("計劃", "基金", "中心", "研發院", "研究院", "科技園", "創新園", "科技城", "實驗室",
              "平台", "辦公室")
+# "[Tt]" first, the boundary after it: a pattern that opens with a character class lets
+# the regex engine skip to the next T or t instead of trying every position.
 _EN_REFERENCE = re.compile(
-    r"(?<![A-Za-z])(?:[Tt]he|[Tt]his)\s+(?P<head>(?i:scheme|fund|programme|program|initiative"
+    r"[Tt](?<![A-Za-z].)(?:he|his)\s+(?P<head>(?i:scheme|fund|programme|program|initiative"
     r"|centre|center|institute|park|technopole|hub|office|laboratory|lab|cluster|platform))"
     r"(?:['’]s)?(?![\w'’-])(?!\s+[A-Z][a-z])"  # "the Fund Management Company" is a name
 )

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 # An English full stop ends a sentence when whitespace and then something other than a
 # lower-case letter follow ("e.g. the" and "approx. five" stay whole). Chinese full stops
-# need no space. Closing quotes and brackets stay with the sentence they close.
-_BOUNDARY = re.compile(
-    r"""
-    (?P<en>[.!?])[\"”’')\]]*(?=\s+[^a-z\s])
-    | [。！？；][」』”’）)]*
-    | \n\s*\n
-    """,
-    re.VERBOSE,
-)
+# need no space. Closing quotes and brackets stay with the sentence they close. Every
+# alternative opens with a literal character, so the engine skips straight to the next
+# candidate; an English stop is a match that starts with one of ``_EN_STOPS``.
+_EN_STOPS = ".!?"
+_BOUNDARY = re.compile("|".join(
+    [re.escape(stop) + r"""[\"”’')\]]*(?=\s+[^a-z\s])""" for stop in _EN_STOPS]
+    + [stop + "[」』”’）)]*" for stop in "。！？；"]
+    + [r"\n\s*\n"]
+))
 # Words whose full stop is an abbreviation, not the end of a sentence.
 _ABBREVIATIONS = frozenset(
     [
@@ -64,7 +64,7 @@ def split_sentences(text: str) -> list[Sentence]:
             sentences.append(Sentence(stripped, offset, offset + len(stripped)))
 
     for match in _BOUNDARY.finditer(text):
-        if match.group("en") and _is_abbreviation(text, match.start()):
+        if text[match.start()] in _EN_STOPS and _is_abbreviation(text, match.start()):
             continue
         emit(match.end())
         start = match.end()

@@ -34,9 +34,10 @@ _ZH_HEADS: dict[str, FactKind] = {
 _WORD = r"(?:[A-Z][\w&'’+@.-]*|[0-9][\w-]*)"
 _GLUE = r"(?:of|and|for|on|in|the|&)"
 # A head word ("Scheme", "Centre") after whitespace; the name's other words are found by
-# walking back from it (see _chain_start).
+# walking back from it (see _chain_start). The whitespace is matched, not looked behind
+# for, so that the engine skips from space to space: use ``start("head")``.
 _EN_HEAD = re.compile(
-    rf"(?<=\s)(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
+    rf"\s(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
 # A name's words before its head, up to the head: dots only inside a word ("AI." ends
 # the sentence before "The Institute"; "U.S." and "R&D" stay words).
@@ -77,7 +78,9 @@ _IT_WORDS = re.compile(
     r"創投|初創",
     re.IGNORECASE,
 )
-_PRODUCTION_LINE = re.compile(r"\bproduction\s+lines?\b|生產線", re.IGNORECASE)
+# r"\bproduction\s+lines?\b|生產線" ignoring case, written to open with a character class
+# (the engine then skips to the next p, P or 生 instead of trying every position).
+_PRODUCTION_LINE = re.compile(r"[Pp生](?:(?<=\b[Pp])(?i:roduction\s+lines?)\b|(?<=生)產線)")
 # A company-like name; "HK" of "HK$800 million" is not one.
 _OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*(?![\w$])")
 
@@ -120,10 +123,11 @@ def _english(text: str) -> list[Candidate]:
     found: list[Candidate] = []
     floor = 0
     for head_match in _EN_HEAD.finditer(text):
-        begin = _chain_start(text, floor, head_match.start())
+        head_start = head_match.start("head")
+        begin = _chain_start(text, floor, head_start)
         if begin is None:
             last = found[-1] if found else None
-            if last is not None and last.end == floor and text[floor:head_match.start()].isspace():
+            if last is not None and last.end == floor and text[floor:head_start].isspace():
                 # "Data Centre Park": a head right after a name's head extends that name
                 name = " ".join(text[last.start:head_match.end()].split())
                 found[-1] = Candidate(_EN_HEADS[head_match.group("head").lower()], name,
