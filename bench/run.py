@@ -126,14 +126,34 @@ def start_smtp(mailbox: Mailbox) -> tuple[Any, str]:
 
 # -- processes ---------------------------------------------------------------------------
 
+def peak_rss_mb(pid: int | str = "self") -> float | None:
+    """The process's peak resident set (VmHWM) in MB, or None where /proc has no answer.
+
+    Not ``ru_maxrss``: Linux keeps a process's maxrss across fork and exec, so a child
+    started by this (large) process would report this process's size as its own peak."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def measure_process(argv: list[str], env: dict[str, str], cwd: Path,
                     out: Path) -> tuple[float, float, float, int, str]:
-    """Run to completion; (wall s, CPU s, peak RSS MB, exit code, stdout)."""
+    """Run to completion; (wall s, CPU s, peak RSS MB, exit code, stdout). The peak is
+    the child's own VmHWM, sampled while it runs (ru_maxrss where /proc is missing)."""
+    peak: float | None = None
     with open(out, "wb") as stdout, open(out.with_suffix(".err"), "wb") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
         deadline = started + RUN_TIMEOUT_S
         while True:  # bounded wait: a hung tool is killed, not waited for forever
+            sample = peak_rss_mb(process.pid)
+            if sample is not None:
+                peak = max(peak or 0.0, sample)
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
@@ -144,7 +164,8 @@ def measure_process(argv: list[str], env: dict[str, str], cwd: Path,
             time.sleep(0.005)
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+    return (wall, usage.ru_utime + usage.ru_stime,
+            peak if peak is not None else usage.ru_maxrss / 1024,
             process.returncode, out.read_text(errors="replace"))
 
 
