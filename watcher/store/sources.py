@@ -110,16 +110,6 @@ def renew(session: Session, name: str, owner: str, until: datetime) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def renew(session: Session, name: str, owner: str, until: datetime) -> bool:
-    """Extend a lease this owner still holds (a long poll). False if it lost it."""
-    result = session.execute(
-        update(SourceRow)
-        .where(SourceRow.name == name, SourceRow.lease_owner == owner)  # type: ignore[arg-type]
-        .values(lease_until=until)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 def release(session: Session, name: str, owner: str) -> None:
     """Give a lease back without recording a poll (shutdown mid-poll)."""
     session.execute(
