@@ -133,6 +133,23 @@ def _units(alias: str) -> list[str]:
     return units
 
 
+def _first_characters(aliases: Iterable[str]) -> set[str] | None:
+    """Every character that can open one of ``aliases`` as matched (see ``_units``), or
+    None when some alias opens with a unit that is not one character (a space, a hyphen)."""
+    chars: set[str] = set()
+    for alias in aliases:
+        unit = _units(alias)[0]
+        if unit == "['’]":
+            chars.update("'’")
+        elif len(unit) == 1 or (len(unit) == 2 and unit[0] == "\\"):
+            chars.add(unit[-1])  # the character, or the one re.escape() guarded
+        elif len(unit) == 4 and unit[0] == "[" and unit[3] == "]":
+            chars.update(unit[1:3])  # "[aA]"
+        else:
+            return None
+    return chars
+
+
 def _trie_pattern(aliases: Iterable[str]) -> str:
     """One regex for many aliases, factored as a trie so that matching costs about one
     step per character of text rather than one per alias. Longer aliases win: at each
@@ -186,9 +203,15 @@ class Gazetteer:
                 self._exact[spelling] = known
         ascii_start = sorted(a for a in spellings if a[0].isascii() and a[0].isalnum())
         other_start = sorted(a for a in spellings if a not in set(ascii_start))
-        self._regex = re.compile(
-            r"(?<![A-Za-z0-9])" + _trie_pattern(ascii_start) + "|" + _trie_pattern(other_start)
-        )
+        ascii_pattern = r"(?<![A-Za-z0-9])" + _trie_pattern(ascii_start)
+        self._regex = re.compile(ascii_pattern + "|" + _trie_pattern(other_start))
+        # Most pages hold no character that can open a Chinese alias: for them the
+        # Chinese half of the pattern, tried at every position, can never match, and the
+        # English half alone finds the same mentions in half the time.
+        firsts = _first_characters(other_start)
+        self._ascii_regex = re.compile(ascii_pattern) if firsts is not None else None
+        self._other_first = (re.compile("[" + "".join(map(re.escape, sorted(firsts))) + "]")
+                             if firsts else None)
 
     @classmethod
     def from_baseline(cls, baseline: Baseline | None = None, *, packaged: bool = True
@@ -240,7 +263,11 @@ class Gazetteer:
         return list(self._iter_mentions(text))
 
     def _iter_mentions(self, text: str) -> Iterator[Mention]:
-        for match in self._regex.finditer(text):
+        regex = self._regex
+        if self._ascii_regex is not None and (
+                self._other_first is None or self._other_first.search(text) is None):
+            regex = self._ascii_regex
+        for match in regex.finditer(text):
             entity = self._exact.get(match.group()) or self.resolve(match.group())
             if entity is None:  # pragma: no cover - every alternative is an alias
                 continue
