@@ -412,10 +412,13 @@ def replace_page_facts(session: Session, document_id: int, facts: Iterable[Fact]
     """The page's facts become exactly ``facts``."""
     scope = doc_scope(document_id)
     preloaded = _preloaded(session)
+    none_yet = False  # known to have no rows: a new document, or none when preloaded
     if preloaded is not None:
+        none_yet = document_id in preloaded.created or preloaded.scopes.get(scope) == []
         preloaded.scopes.pop(scope, None)  # page_facts reads the new rows from now on
         preloaded.created.discard(document_id)
-    session.execute(delete(FactRow).where(col(FactRow.scope) == scope))
+    if not none_yet:  # an ORM delete costs a flush and a walk of the session's objects
+        session.execute(delete(FactRow).where(col(FactRow.scope) == scope))
     for fact in facts:
         session.add(FactRow(
             key=fact.key, scope=scope, kind=str(fact.kind), name=fact.name,
