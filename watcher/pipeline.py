@@ -4,9 +4,11 @@
 Network work is async; parsing and extraction run in worker threads so one large page
 never stalls other polls.
 
-Memory stays flat in the number of pages: a poll that follows a feed's items works in
-chunks of ``CHUNK_SIZE`` items (fetch, read, extract, store), and a chunk's bodies are
-dropped once it is stored; the next chunk is fetched while the previous one is stored.
+Memory stays flat in the number of pages: a poll that follows a feed's items fetches
+and reads them ``CHUNK_SIZE`` at a time and hands them on for extraction and storage
+whenever ``CHUNK_SIZE`` pages have a body to store (a warm poll, mostly 304s, is one
+chunk); a chunk's bodies are dropped once it is stored, and the next chunk is fetched
+while the previous one is stored.
 Each chunk is one database transaction and a complete unit: its documents, snapshots,
 facts, changes and outbox rows commit together, and the source's poll bookkeeping (last
 polled, next due, failures, its own events) commits with the last chunk. The trade-off:
@@ -124,19 +126,24 @@ def _item_document(source: SourceBase, item: FeedItem) -> Page:
 async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
                   fetched: Fetched, report: PollReport, chunk_size: int
                   ) -> AsyncIterator[Fetched]:
-    """The listed items, ``chunk_size`` at a time: ``fetched`` (which holds the list
-    request) gets the first chunk's pages, later chunks come as fresh ``Fetched``."""
+    """The listed items, fetched ``chunk_size`` at a time; a chunk is handed on once it
+    holds ``chunk_size`` pages to store (or at the end), so a warm poll whose pages mostly
+    answer 304 is still one chunk. ``fetched`` (with the list request) is the first."""
     items = items[: source.max_items]
+    states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
+    chunk = fetched
     for start in range(0, max(len(items), 1), chunk_size):
-        chunk = fetched if start == 0 else Fetched(list_results=0)
-        await _follow_chunk(rt, source, items[start : start + chunk_size], chunk, report)
-        yield chunk
+        await _follow_chunk(rt, source, items[start : start + chunk_size], states, chunk,
+                            report)
+        if len(chunk.pages) >= chunk_size or start + chunk_size >= len(items):
+            yield chunk
+            chunk = Fetched(list_results=0)
 
 
 async def _follow_chunk(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
-                        fetched: Fetched, report: PollReport) -> None:
+                        states: dict[str, fact_store.PageState], fetched: Fetched,
+                        report: PollReport) -> None:
     urls = [item.url for item in items]
-    states = await asyncio.to_thread(_page_states, rt, urls)
     if source.follow is None:
         for item in items:
             page = _item_document(source, item)
