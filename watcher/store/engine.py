@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from watcher.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 from watcher.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
@@ -49,6 +50,10 @@ def make_engine(url: str) -> Engine:
 
 
 def alembic_config(url: str) -> Config:
+    # Imported here, not at the top: Alembic (and Mako, Pygments behind it) costs about a
+    # quarter second and 11 MB, and only start-up and `watcher init` need it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # '%' is ConfigParser's interpolation character; URLs may contain it (passwords).
@@ -58,6 +63,8 @@ def alembic_config(url: str) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest revision."""
+    from alembic import command
+
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
