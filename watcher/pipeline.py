@@ -48,8 +48,6 @@ from watcher.store.timeutil import utcnow
 
 log = logging.getLogger("watcher.pipeline")
 
-DELIVERY_LEASE = timedelta(minutes=2)
-
 
 @dataclass
 class PollReport:
@@ -452,6 +450,6 @@ def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) 
 async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
     """Send due deliveries; each is marked sent only after its target accepted it.
     Digests, storm folding, quiet hours and pacing: watcher.delivery.dispatch."""
-    report = await dispatch(rt, limit=limit, lease=DELIVERY_LEASE)
+    report = await dispatch(rt, limit=limit)
     rt.metrics.record_deliveries(sent=report.sent, failed=report.failed, dead=report.dead)
     return report
