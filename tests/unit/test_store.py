@@ -159,3 +159,30 @@ def test_prune_drops_old_snapshots_but_keeps_facts_and_changes(engine: Engine) -
         assert fact_store.snapshot_body(session, "a" * 64) is None
         assert fact_store.snapshot_body(session, "b" * 64) == b"new page"
         assert len(change_log(session)) == 1
+
+
+def test_prune_keeps_the_base_of_a_kept_delta(engine: Engine) -> None:
+    """A page goes Y -> X -> back to Y -> Z: X is kept (recent) as a delta against Y,
+    and Y (first seen long ago, no document on it) must survive prune for X to decode."""
+    import hashlib
+
+    lines = [f"paragraph {i}: the Government announced support for industry.\n"
+             for i in range(60)]
+    y, x, z = ("".join(lines) + tail for tail in ("Y\n", "X\n", "Z\n"))
+    digest = {name: hashlib.sha256(body.encode()).hexdigest()
+              for name, body in (("y", y), ("x", x), ("z", z))}
+    url = "http://x/page.htm"
+    steps = [("y", y, None, 100), ("x", x, "y", 10), ("y", y, "x", 5), ("z", z, "y", 1)]
+    with store.transaction(engine) as session:
+        source_id, _ = _document(session, url)
+        for name, body, replaces, days in steps:
+            when = utcnow() - timedelta(days=days)
+            fact_store.save_snapshot(session, digest[name], body.encode(), when,
+                                     replaces=digest[replaces] if replaces else None, url=url)
+            document = Document(url=url, source="gia", title="t", text=body)
+            fact_store.save_document(session, source_id, document, digest[name], when)
+            session.flush()
+    with store.transaction(engine) as session:
+        prune(session, utcnow() - timedelta(days=90))
+        assert fact_store.snapshot_body(session, digest["x"]) == x.encode()
+        assert fact_store.snapshot_body(session, digest["z"]) == z.encode()

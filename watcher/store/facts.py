@@ -308,6 +308,14 @@ def _to_delta(session: Session, old_hash: str, new_hash: str, new: bytes,
         session.add(row)
 
 
+def delta_base(body: bytes) -> str | None:
+    """The hash a stored snapshot body is a delta against; None for a whole body."""
+    if not body.startswith(_DELTA_MAGIC):
+        return None
+    header = len(_DELTA_MAGIC)
+    return body[header : header + _HASH_LENGTH].decode("ascii", "replace")
+
+
 def snapshot_body(session: Session, content_hash: str) -> bytes | None:
     """The raw body kept for ``content_hash``; None if not kept (or pruned from under a
     delta: retention drops old snapshots that no document points at)."""
