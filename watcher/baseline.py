@@ -10,21 +10,16 @@ shared by two entries are errors) and every error names the file and line::
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from watcher.config.common import Strict as _Strict
+from watcher.config.common import check_slug
 from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError, ConfigErrors
 from watcher.models import FactKind, FactOrigin, KnownFact, Status
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class BaselineSource(_Strict):
@@ -49,9 +44,7 @@ class BaselineEntry(_Strict):
     @field_validator("key")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(f"key {value!r} must be a slug: lower-case letters, digits and '-'")
-        return value
+        return check_slug(value, "key")
 
     @model_validator(mode="after")
     def _figure_has_value(self) -> BaselineEntry:
@@ -73,7 +66,7 @@ class BaselineEntry(_Strict):
 
 class Baseline(_Strict):
     version: int = 1
-    sources: dict[str, BaselineSource] = {}
+    sources: dict[str, BaselineSource] = Field(default_factory=dict)
     entries: tuple[BaselineEntry, ...]
 
     def known_facts(self) -> list[KnownFact]:

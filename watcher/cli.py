@@ -20,7 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from watcher import store
-from watcher.config.sources import Reader, parse_duration
+from watcher.config.common import parse_duration
+from watcher.config.sources import Reader
 from watcher.delivery import commands as delivery_commands
 from watcher.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError

@@ -41,10 +41,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from watcher import store
 from watcher.baseline import load_baseline
+from watcher.config.common import Strict as _Strict
 from watcher.config.rules import load_rules
 from watcher.config.sources import HtmlSource
 from watcher.config.yamlload import Located, load_documents
@@ -60,8 +61,6 @@ SOURCE = "rules-test"
 SOURCE_URL = "https://www.info.gov.hk/gia/rss/general_en.xml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PageSpec(_Strict):

@@ -27,7 +27,6 @@ from typing import Any, Literal
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -36,7 +35,8 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.config.sources import parse_duration
+from watcher.config.common import Strict as _Base
+from watcher.config.common import check_slug, duration_field
 from watcher.config.yamlload import errors_of, load_documents, raise_all
 from watcher.errors import ConfigError
 from watcher.models import Change, ChangeType, Document, FactKind, Status
@@ -51,7 +51,6 @@ from watcher.rules import (
     template_context,
 )
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 Severity = Literal["info", "warning", "critical"]
 ChangedField = Literal["amount_hkd", "status"]
 
@@ -105,8 +104,8 @@ def _compile_regex(value: object) -> object:
         raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class Strict(_Base):
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class AmountRange(Strict):
@@ -253,7 +252,7 @@ class Rule(Strict):
     when: tuple[EventType, ...]
     match: Match = Match()
     severity: Severity = "info"
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     dedup_key: str | None = None  # default: rule + fact key + new value (or source+event)
     realert: timedelta | None = None  # no second alert on one dedup key within this
     subject: str
@@ -279,16 +278,12 @@ class Rule(Strict):
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(f"id {value!r} must be a slug: lower-case letters, digits and '-'")
-        return value
+        return check_slug(value, "id")
 
     @field_validator("realert", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return parse_duration(value)
-        return value
+        return duration_field(value)
 
     @field_validator("subject", "body", "dedup_key")
     @classmethod

@@ -6,14 +6,11 @@ and picks the model; unknown keys are errors, so a typo never silently disables 
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     HttpUrl,
     ValidationInfo,
@@ -21,30 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+from watcher.config.common import Strict, check_slug, duration_field
+
 DEFAULT_INTERVAL = timedelta(hours=1)  # a source giving neither interval nor cron
-
-
-def parse_duration(text: str | int) -> timedelta:
-    """``"15m"`` -> 15 minutes. Plain integers are seconds."""
-    if isinstance(text, int):
-        seconds = text
-    else:
-        match = _DURATION.match(text)
-        if not match:
-            raise ValueError(
-                f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 15m"
-            )
-        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("the interval must be positive")
-    return timedelta(seconds=seconds)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Reader(Strict):
@@ -82,18 +58,12 @@ class SourceBase(Strict):
     @field_validator("name")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not _SLUG.match(value):
-            raise ValueError(
-                f"name {value!r} must be a slug: lower-case letters, digits and '-'"
-            )
-        return value
+        return check_slug(value, "name")
 
     @field_validator("interval", "jitter", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return parse_duration(value)
-        return value
+        return duration_field(value)
 
     @field_validator("cron")
     @classmethod

@@ -33,8 +33,10 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from watcher.config.common import Strict as _Strict
+from watcher.config.common import check_slug
 from watcher.config.targets import Target
 from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError
@@ -42,12 +44,9 @@ from watcher.errors import ConfigError
 DEFAULT_TIMEZONE = "Asia/Hong_Kong"
 DEFAULT_STORM_THRESHOLD = 20
 CONSOLE = "console"  # the built-in target when none is configured (as in watcher.runtime)
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _clock(value: object) -> object:
@@ -161,10 +160,7 @@ def check_zone(value: str) -> str:
 
 
 def _route_name(name: str) -> str:
-    if not _SLUG.match(name):
-        raise ValueError(f"route name {name!r} must be a slug: lower-case letters, digits "
-                         "and '-'")
-    return name
+    return check_slug(name, "route name")
 
 
 RouteName = Annotated[str, AfterValidator(_route_name)]
@@ -176,7 +172,7 @@ class Routes(_Strict):
     timezone: str = DEFAULT_TIMEZONE
     storm_threshold: int = Field(default=DEFAULT_STORM_THRESHOLD, ge=1)
     default: str | None = None
-    routes: dict[RouteName, Route] = {}
+    routes: dict[RouteName, Route] = Field(default_factory=dict)
 
     _zone = field_validator("timezone")(lambda cls, value: check_zone(value))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from watcher.config.common import Strict as _Strict
 from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError
 from watcher.models import FactKind, Status
@@ -18,8 +19,6 @@ from watcher.models import FactKind, Status
 _SCORED_KINDS = (FactKind.FUNDING, FactKind.FACILITY, FactKind.ORGANISATION)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class LabelFact(_Strict):
