@@ -10,7 +10,7 @@ from watcher.render import format_hkd
 def _value(field: str, value: Any) -> str:
     if value is None:
         return "none"
-    if field == "amount_hkd":
+    if field.endswith("_hkd"):  # amount_hkd, cap_per_project_hkd, added_hkd...
         return format_hkd(int(value))
     return str(value).replace("_", " ")
 
