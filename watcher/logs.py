@@ -69,5 +69,5 @@ def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+    for noisy in ("aiohttp", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from watcher import store
@@ -157,14 +156,11 @@ class Runtime:
         return self._fetcher
 
     @asynccontextmanager
-    async def network(self, client: httpx.AsyncClient | None = None) -> AsyncIterator[Fetcher]:
+    async def network(self) -> AsyncIterator[Fetcher]:
         """An HTTP client for the duration of a command or of the daemon."""
-        own = client is None
-        client = client or httpx.AsyncClient(follow_redirects=True, http2=False)
-        self._fetcher = Fetcher.from_settings(client, self.settings)
-        try:
-            yield self._fetcher
-        finally:
-            self._fetcher = None
-            if own:
-                await client.aclose()
+        async with Fetcher.from_settings(self.settings) as fetcher:
+            self._fetcher = fetcher
+            try:
+                yield fetcher
+            finally:
+                self._fetcher = None

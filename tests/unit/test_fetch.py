@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
@@ -45,16 +46,15 @@ def policy(**overrides: Any) -> FetchPolicy:
 
 def fetch(url: str, pol: FetchPolicy | None = None, **kwargs: Any) -> FetchResult:
     async def run() -> FetchResult:
-        async with httpx.AsyncClient() as client:
-            return await Fetcher(client, pol or policy()).fetch(url, **kwargs)
+        async with Fetcher(pol or policy()) as fetcher:
+            return await fetcher.fetch(url, **kwargs)
 
     return asyncio.run(run())
 
 
 def fetch_many(urls: list[str], pol: FetchPolicy) -> list[FetchResult]:
     async def run() -> list[FetchResult]:
-        async with httpx.AsyncClient() as client:
-            fetcher = Fetcher(client, pol)
+        async with Fetcher(pol) as fetcher:
             return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
 
     return asyncio.run(run())
@@ -163,8 +163,7 @@ def test_robots_disallow_is_obeyed_and_read_once(server: LocalServer) -> None:
     server.routes["/public/p"] = (200, HTML, PAGE)
 
     async def run() -> list[FetchResult]:
-        async with httpx.AsyncClient() as client:
-            fetcher = Fetcher(client, policy(obey_robots=True))
+        async with Fetcher(policy(obey_robots=True)) as fetcher:
             return [
                 await fetcher.fetch(server.url("/private/p")),
                 await fetcher.fetch(server.url("/public/p")),
@@ -196,7 +195,6 @@ def test_per_host_concurrency_one_serialises(server: LocalServer) -> None:
 def test_per_host_concurrency_allows_parallel_requests(server: LocalServer) -> None:
     # The control for the test above: with 4 slots the server does see overlap. Each reply
     # waits until every request has arrived (a barrier), so no timing is assumed.
-    import threading
 
     barrier = threading.Barrier(4, timeout=5)
 
@@ -230,11 +228,7 @@ def test_invalid_url_is_an_error() -> None:
 def test_from_settings_carries_policy() -> None:
     settings = Settings(per_host_delay_s=0.5, fetch_retries=4, max_body_bytes=1234)
 
-    async def build() -> Fetcher:
-        async with httpx.AsyncClient() as client:
-            return Fetcher.from_settings(client, settings)
-
-    fetcher = asyncio.run(build())
+    fetcher = Fetcher.from_settings(settings)
     assert fetcher.policy.per_host_delay_s == 0.5 and fetcher.policy.retries == 4
     assert fetcher.policy.max_body_bytes == 1234
     assert fetcher.policy.user_agent == settings.effective_user_agent
@@ -243,3 +237,51 @@ def test_from_settings_carries_policy() -> None:
 def test_policy_validation() -> None:
     with pytest.raises(ValueError, match="per_host_concurrency must be at least 1"):
         FetchPolicy(per_host_concurrency=0)
+
+
+def test_redirects_are_followed(server: LocalServer) -> None:
+    server.routes["/old"] = (301, {"Location": "/new"}, b"")
+    server.routes["/new"] = (200, HTML, PAGE)
+    result = fetch(server.url("/old"))
+    assert result.ok and result.content == PAGE and result.url == server.url("/old")
+    assert server.hits["/new"] == 1
+
+
+def test_redirect_loop_is_an_error_not_retried(server: LocalServer) -> None:
+    server.routes["/a"] = (302, {"Location": "/b"}, b"")
+    server.routes["/b"] = (302, {"Location": "/a"}, b"")
+    result = fetch(server.url("/a"), policy(retries=3))
+    assert result.error == "too many redirects" and not result.ok
+    assert server.hits["/a"] + server.hits["/b"] <= 12  # one attempt's redirects, no retry
+
+
+def test_gzip_is_decoded_and_the_cap_counts_decoded_bytes(server: LocalServer) -> None:
+    gzip_html = {**HTML, "Content-Encoding": "gzip"}
+    server.routes["/small"] = (200, gzip_html, gzip.compress(PAGE))
+    assert fetch(server.url("/small")).content == PAGE
+    bomb = gzip.compress(b"\0" * (4 * 1024 * 1024))  # ~4 KB on the wire
+    server.routes["/bomb"] = (200, gzip_html, bomb)
+    result = fetch(server.url("/bomb"), policy(max_body_bytes=1024 * 1024))
+    assert result.error == f"response larger than {1024 * 1024} bytes"
+
+
+def test_a_malformed_response_is_an_error() -> None:
+    """A peer that does not speak HTTP: one line of error, no exception, no hang."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_garbage() -> None:  # one attempt: the fetch below allows no retry
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"SPEAK FRIEND\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        result = fetch(f"http://127.0.0.1:{port}/", policy(retries=0))
+    finally:
+        listener.close()
+        thread.join(timeout=5)
+    assert result.error is not None and result.status is None
+    assert result.error.startswith("invalid response"), result.error
