@@ -285,3 +285,16 @@ def test_a_malformed_response_is_an_error() -> None:
         thread.join(timeout=5)
     assert result.error is not None and result.status is None
     assert result.error.startswith("invalid response"), result.error
+
+
+def test_a_proxy_in_the_environment_is_used(server: LocalServer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY is honoured (the loopback server plays the proxy: it receives the
+    absolute URL); without it the same name would not resolve."""
+    for name in ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    server.routes["http://watcher-proxy-test.invalid/p"] = (200, HTML, PAGE)
+    monkeypatch.setenv("HTTP_PROXY", server.base_url)
+    result = fetch("http://watcher-proxy-test.invalid/p")
+    assert result.ok and result.content == PAGE
+    assert server.hits["http://watcher-proxy-test.invalid/p"] == 1
