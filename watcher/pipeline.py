@@ -151,16 +151,30 @@ async def _follow_chunk(rt: Runtime, source: RssSource | HtmlSource, items: list
                 fetched.results.append((FetchResult(url=item.url, status=200), page.content_hash))
         return
     results = await asyncio.gather(*(_fetch(rt, u, states, fetched, report) for u in urls))
-    for item, result in zip(items, results, strict=True):
-        if not result.ok or result.not_modified:
-            continue
+    changed = [(item, result) for item, result in zip(items, results, strict=True)
+               if result.ok and not result.not_modified]
+    if not changed:
+        return
+    # One worker-thread trip for the chunk's pages, not one per page: fewer hand-offs of
+    # the GIL between the event loop and the readers.
+    for outcome in await asyncio.to_thread(_read_chunk, source, changed):
+        if isinstance(outcome, ReadError):
+            report.errors.append(str(outcome))
+        else:
+            fetched.pages.append(outcome)
+
+
+def _read_chunk(source: RssSource | HtmlSource, changed: list[tuple[FeedItem, FetchResult]]
+                ) -> list[Page | ReadError]:
+    outcomes: list[Page | ReadError] = []
+    for item, result in changed:
         try:
-            document = await asyncio.to_thread(
-                _read_followed, source, item, result)
+            document = _read_followed(source, item, result)
         except ReadError as exc:
-            report.errors.append(str(exc))
+            outcomes.append(exc)
             continue
-        fetched.pages.append(Page(document, result.content, _hash(result.content)))
+        outcomes.append(Page(document, result.content, _hash(result.content)))
+    return outcomes
 
 
 def _read_followed(source: RssSource | HtmlSource, item: FeedItem,
