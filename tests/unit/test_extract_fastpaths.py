@@ -2,8 +2,11 @@
 
 Some patterns are written to open with a literal or a character class so that the regex
 engine can skip to candidates (watcher.extract.sentences, shapes, coref), and the gazetteer
-scans pages with no Chinese alias character with its English half only. Each is checked
-here against the readable pattern it replaces, on the labelled corpus and on odd input.
+scans pages with no Chinese alias character with its English half only. Some finders look
+for keywords in the lower-cased text first and try their pattern only there (head words,
+back-references, the gazetteer's folded pattern, currency marks). Each is checked here
+against the readable pattern or the plain code it replaces, on the labelled corpus and on
+odd input (the characters that ignoring case treats specially: İ ı ſ and the Kelvin sign).
 """
 
 from __future__ import annotations
@@ -17,7 +20,19 @@ import pytest
 from watcher.baseline import load_baseline
 from watcher.eval.labels import load_cases
 from watcher.eval.shapes import read_case
-from watcher.extract import Gazetteer, coref, sentences, shapes, split_sentences
+from watcher.extract import (
+    Gazetteer,
+    amounts,
+    coref,
+    find_amounts,
+    gazetteer,
+    sentences,
+    shapes,
+    split_sentences,
+)
+from watcher.extract.gazetteer import Entity
+from watcher.extract.sentences import Sentence
+from watcher.models import FactKind
 from watcher.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +64,18 @@ def texts() -> list[str]:
               for _ in range(2000)]
     found += ["Production\nLines.", "xproduction line", "PRODUCTİON LINE", "the Fund’s",
               "This Scheme. The Centre", "e.g. the", "Ends.\n\n新", "2024.\n"]
+    # Names, heads, references and money with odd cases, spaces and characters.
+    words = ["Hong", "Kong", "Science", "Park", "AMC", "amc", "InnoHK", "INNOHK", "I&T",
+             "Re-industrialisation", "Reindustrialisation", "Fund", "FUND", "Scheme",
+             "the", "The", "This", "this", "ITF", "ITF’s", "Cyberport", "Cyberports",
+             "Centre", "Center", "laboratories", "Lab", "Programme", "program", "Ltd",
+             "HK$", "$", "3", "million", "dollars", "DOLLARS", "元", "Co", "S", "\u212a",
+             "ſcheme", "İnnoHK", "ınnovation", "Productıon", "production", "lines", "and",
+             "&", "2nd", "Microelectronics", "Research", "Institute", "InnoPark", "e.g",
+             "Mr", "approx", "I&T.", "AMC.", "Ltd.", "No.", "5.2", "per", "cent"]
+    seps = [" ", " ", " ", "  ", "\n", "\n\n", ". ", ".\n", ", ", "-", "’s ", "(", ") ", "'s "]
+    found += ["".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randrange(60)))
+              for _ in range(3000)]
     return found
 
 
@@ -83,3 +110,94 @@ def test_the_gazetteer_finds_the_same_names_with_or_without_chinese(
     assert [m.entity.key for m in gazetteer.find(english)][:2] == [
         "hong-kong-science-park", "second-advanced-manufacturing-centre"]
     assert split_sentences(english)  # the module's public entry still splits it
+
+
+def test_head_words_and_references_found_from_keywords_are_the_patterns_finds(
+        texts: list[str]) -> None:
+    for text in texts:
+        assert [m.span() for m in shapes._head_matches(text)] == _spans(shapes._EN_HEAD, text)
+        assert [m.span() for m in coref._en_references(text)] == _spans(
+            coref._EN_REFERENCE, text)
+
+
+def test_the_folded_gazetteer_pattern_finds_what_the_english_half_finds(
+        texts: list[str]) -> None:
+    known = Gazetteer.from_baseline(load_baseline(Settings().baseline_file))
+    assert known._folded is not None and known._ascii_regex is not None
+    aliases = [a for e in known.entities for a in (e.name, *e.aliases) if a.isascii()]
+    rng = random.Random(11)
+    mixed = [" ".join(rng.choice(aliases) for _ in range(8)) for _ in range(300)]
+    mixed += [text.upper() for text in mixed[:100]] + [text.lower() for text in mixed[:100]]
+    hits = 0
+    for text in [*texts, *mixed]:
+        want = _spans(known._ascii_regex, text)
+        assert [m.span() for m in known._ascii_matches(text)] == want, text
+        hits += len(want)
+    assert hits > 1000  # the texts do name things
+
+
+def test_every_alias_has_a_folded_form() -> None:
+    for alias in ["AMC", "Hong Kong Science and Technology Parks", "I&T", "RAISe",
+                  "Re-industrialisation Funding Scheme", "Cyberport’s", "bud專項基金"]:
+        units = gazetteer._folded_units(alias)
+        assert units is not None
+        if units[-1] == gazetteer._FOLDED_WORD_END:
+            units.pop()
+        assert re.fullmatch("".join(units), alias.lower()), alias
+
+
+def test_amounts_are_only_looked_for_where_a_currency_is(texts: list[str]) -> None:
+    for word in [*amounts._PREFIXES, *amounts._SUFFIXES]:
+        assert any(mark in word for mark in amounts._CURRENCY_MARKS) or "dollars" in word
+    for text in texts:
+        plain = [m for m in amounts._AMOUNT.finditer(text)
+                 if m.group("pre") or m.group("zpre") or m.group("suf")]
+        assert [a.start for a in find_amounts(text)] == [
+            m.start() if m.group("pre") or m.group("zpre") else m.start("num") for m in plain]
+
+
+def _plain_split(text: str) -> list[Sentence]:
+    """split_sentences as it was before its abbreviation check learnt its shortcuts."""
+    out: list[Sentence] = []
+    start = 0
+
+    def abbreviation(dot: int) -> bool:
+        match = sentences._WORD_BEFORE.search(text, max(0, dot - 12), dot)
+        if not match:
+            return False
+        word = match.group(1)
+        if word.lower().rstrip(".") in sentences._ABBREVIATIONS:
+            return True
+        standalone = match.start() == 0 or text[match.start() - 1].isspace()
+        return len(word) == 1 and word.isupper() and standalone
+
+    def emit(end: int) -> None:
+        piece = text[start:end]
+        if piece.strip():
+            offset = start + (len(piece) - len(piece.lstrip()))
+            out.append(Sentence(piece.strip(), offset, offset + len(piece.strip())))
+
+    for match in sentences._BOUNDARY.finditer(text):
+        if text[match.start()] in sentences._EN_STOPS and abbreviation(match.start()):
+            continue
+        emit(match.end())
+        start = match.end()
+    emit(len(text))
+    return out
+
+
+def test_sentences_are_the_plain_splits(texts: list[str]) -> None:
+    extra = ["Ltd\n. Next", "Kinwah Ltd. The", "approximately. The", "S. Lee", "x.e.g. The",
+             "Incorporated. The", "Co.. The", "A. B", "1. The", "(see above). The"]
+    for text in [*texts, *extra]:
+        assert split_sentences(text) == _plain_split(text), text
+
+
+def test_a_folded_hit_that_is_no_name_hides_no_name_inside_it() -> None:
+    # "xy&z" is where the folded pattern sees the case-exact "XY&Z", but the name is the
+    # "Z Fund" that starts inside it.
+    known = Gazetteer([Entity("xyz", FactKind.ORGANISATION, "XY&Z"),
+                       Entity("z-fund", FactKind.FUNDING, "Z Fund")])
+    for text in ["xy&Z Fund", "XY&Z Fund", "xy&z fund."]:
+        assert [m.span() for m in known._ascii_matches(text)] == _spans(
+            known._ascii_regex, text) != []

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from watcher.extract.scan import lowered
+
 # Longest spellings first: the regex takes the first alternative that matches at a
 # position, so "US$" must be tried before "$" and "HKD" before nothing.
 _PREFIXES: dict[str, str] = {
@@ -63,6 +65,20 @@ _AMOUNT = re.compile(
 )
 
 
+# An amount needs a currency: every prefix and suffix above holds one of these (the CJK
+# ones by their last character; "dollars" in lower case). A text with none of them, such
+# as most paragraphs of a notice, holds no amount, and the pattern need not scan it.
+_CURRENCY_MARKS = ("$", "HKD", "USD", "RMB", "CNY", "MOP", "EUR", "GBP", "JPY", "€", "£", "¥",
+                   "元", "幣", "鎊", "圓")
+
+
+def _may_hold_money(text: str) -> bool:
+    if any(mark in text for mark in _CURRENCY_MARKS):
+        return True
+    low = lowered(text)
+    return low is None or "dollars" in low
+
+
 @dataclass(frozen=True, slots=True)
 class Amount:
     """One amount of money as written at ``text[start:end]``."""
@@ -106,6 +122,8 @@ def _number(text: str) -> Decimal | None:
 def find_amounts(text: str) -> list[Amount]:
     """Every amount of money in ``text``, in order of appearance."""
     found: list[Amount] = []
+    if not _may_hold_money(text):
+        return found
     for m in _AMOUNT.finditer(text):
         prefix = m.group("pre") or m.group("zpre")
         suffix = m.group("suf")

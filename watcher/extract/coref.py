@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from watcher.extract.scan import find_all, has_cjk, lowered
+
 _EN_HEADS = ("scheme", "fund", "programme", "initiative", "centre", "institute", "park",
              "technopole", "hub", "office", "laboratory", "cluster", "platform")
 _EN_SPELLING = {"program": "programme", "center": "centre", "lab": "laboratory"}
@@ -28,7 +30,9 @@ _EN_REFERENCE = re.compile(
     r"|centre|center|institute|park|technopole|hub|office|laboratory|lab|cluster|platform))"
     r"(?:['’]s)?(?![\w'’-])(?!\s+[A-Z][a-z])"  # "the Fund Management Company" is a name
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
+# Every reference's head word starts with one of these ("program" opens "programme").
+_HEAD_NEEDLES = ("centre", "center", "cluster", "fund", "hub", "initiative", "institute", "lab",
+                 "office", "park", "platform", "program", "scheme", "technopole")
 _ZH_REFERENCE = re.compile(rf"(?P<det>該|此|本)?(?P<head>{'|'.join(_ZH_HEADS)})")
 # Where a Chinese head word opens a clause, or follows a verb or preposition that takes it
 # as object ("發展科技城", "在計劃下"): there it can only be a back-reference.
@@ -76,6 +80,27 @@ def _zh_is_reference(text: str, start: int, det: bool) -> bool:
     return bool(_ZH_BEFORE.search(text, max(0, start - 2), start))
 
 
+def _en_references(text: str) -> list[re.Match[str]]:
+    """``_EN_REFERENCE.finditer(text)``, trying the pattern only before head words.
+
+    A reference is "the"/"this", spaces, then a head: from each head word found in the
+    lowered text, the spaces before it lead back to the one place a reference to it can
+    start. References cannot overlap (each holds one run of spaces, between its two
+    words), so matching at each such place finds them all."""
+    low = lowered(text)
+    if low is None:
+        return list(_EN_REFERENCE.finditer(text))
+    starts: set[int] = set()
+    for at in find_all(low, _HEAD_NEEDLES):
+        space = at
+        while space > 0 and low[space - 1].isspace():
+            space -= 1
+        if space < at:  # "the" or "this" must end where the spaces begin
+            starts.update((space - 3, space - 4))
+    found = (_EN_REFERENCE.match(text, start) for start in sorted(starts) if start >= 0)
+    return [match for match in found if match is not None]
+
+
 def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearray
                     ) -> list[Reference]:
     """Every back-reference in ``text`` outside the spans marked in ``taken`` (names
@@ -90,10 +115,10 @@ def find_references(text: str, antecedents: Sequence[Antecedent], taken: bytearr
             indexes.append(index)
     found: list[Reference] = []
     candidates: list[tuple[int, int, str]] = []
-    for match in _EN_REFERENCE.finditer(text):
+    for match in _en_references(text):
         head = match.group("head").lower()
         candidates.append((match.start(), match.end(), _EN_SPELLING.get(head, head)))
-    for match in _ZH_REFERENCE.finditer(text) if _CJK.search(text) else ():
+    for match in _ZH_REFERENCE.finditer(text) if has_cjk(text) else ():
         if _zh_is_reference(text, match.start(), bool(match.group("det"))):
             candidates.append((match.start(), match.end(), match.group("head")))
     for start, end, head in candidates:

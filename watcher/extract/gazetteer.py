@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from watcher.errors import ConfigError
+from watcher.extract.scan import has_cjk, lowered
 from watcher.models import FactKind
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class _EntityModel(BaseModel):
 
 
 _CASELESS_WORD_END = r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
+_AND = r"\s+(?:[aA][nN][dD]|&)\s+"
+_FOLDED_WORD_END = r"(?:e?s)?(?:['’]s?)?(?![a-z0-9])"
 
 
 def _spellings(alias: str) -> list[str]:
@@ -116,7 +119,7 @@ def _units(alias: str) -> list[str]:
             skip -= 1
             continue
         if alias[index:index + 5].lower() == " and " and not exact:
-            units.append(r"\s+(?:[aA][nN][dD]|&)\s+")  # "Science & Technology Parks"
+            units.append(_AND)  # "Science & Technology Parks"
             skip = 4
         elif char.isspace():
             units.append(r"\s+")
@@ -131,6 +134,31 @@ def _units(alias: str) -> list[str]:
     if alias[-1].isascii() and (alias[-1].isalnum() or alias[-1] in "+)"):
         units.append(_CASELESS_WORD_END)  # plural, possessive, then a word boundary
     return units
+
+
+def _folded_units(alias: str) -> list[str] | None:
+    """The units of ``alias`` (see ``_units``) as they read in ``lowered()`` text: every
+    letter in lower case. Wherever the alias matches a text, these match its lowered form
+    (and more: "amc" for the case-exact "AMC"), so they show where the alias may be; None
+    when a character has no one-character lower case."""
+    out = []
+    for unit in _units(alias):
+        if unit == _CASELESS_WORD_END:
+            out.append(_FOLDED_WORD_END)
+        elif unit == _AND:
+            out.append(r"\s+(?:and|&)\s+")
+        elif unit in (r"\s+", "['’]", "[-‐‑–]?"):
+            out.append(unit)
+        elif len(unit) == 4 and unit[0] == "[" and unit[3] == "]":
+            out.append(unit[1])  # "[aA]" -> "a"
+        elif len(unit) == 1 or (len(unit) == 2 and unit[0] == "\\"):
+            lower = unit[-1].lower()  # the character, or the one re.escape() guarded
+            if len(lower) != 1:
+                return None
+            out.append(re.escape(lower))
+        else:  # pragma: no cover - _units makes no other unit
+            return None
+    return out
 
 
 def _first_characters(aliases: Iterable[str]) -> set[str] | None:
@@ -150,22 +178,24 @@ def _first_characters(aliases: Iterable[str]) -> set[str] | None:
     return chars
 
 
-def _trie_pattern(aliases: Iterable[str]) -> str:
+def _trie_pattern(aliases: Iterable[str],
+                  units: Callable[[str], list[str] | None] = _units,
+                  word_end: str = _CASELESS_WORD_END) -> str:
     """One regex for many aliases, factored as a trie so that matching costs about one
     step per character of text rather than one per alias. Longer aliases win: at each
     node the branches are tried before the end."""
     trie: dict[str, Any] = {}
     for alias in aliases:
         node = trie
-        for unit in _units(alias):
+        for unit in units(alias) or ():
             node = node.setdefault(unit, {})
         node[""] = {}
 
     def render(node: dict[str, Any]) -> str:
         # The word-end unit goes last: "Science Park" must not win over "Science Park
         # Expansion Programme" just because it was listed first.
-        units = sorted((u for u in node if u), key=lambda u: u == _CASELESS_WORD_END)
-        branches = [unit + render(node[unit]) for unit in units]
+        keys = sorted((u for u in node if u), key=lambda u: u == word_end)
+        branches = [unit + render(node[unit]) for unit in keys]
         if "" in node:
             branches.append("")
         if len(branches) == 1:
@@ -212,6 +242,18 @@ class Gazetteer:
         self._ascii_regex = re.compile(ascii_pattern) if firsts is not None else None
         self._other_first = (re.compile("[" + "".join(map(re.escape, sorted(firsts))) + "]")
                              if firsts else None)
+        # ... and a page with no Chinese at all has none of those characters when they are
+        # all Chinese: no need to look for them one by one.
+        self._other_first_cjk = bool(firsts) and all("\u3400" <= c <= "\u9fff"
+                                                     for c in firsts or ())
+        # Where the English half may match, found in lowered() text: its top level is one
+        # character per alias opening rather than a class per case, so the engine rejects
+        # a word start in a few steps. Consuming the character before the alias (a space
+        # is put before the text) lets the engine skip to word starts by itself.
+        folded = [_folded_units(a) for a in ascii_start]
+        self._folded = (re.compile("[^a-z0-9](?:" + _trie_pattern(
+            ascii_start, _folded_units, _FOLDED_WORD_END) + ")")
+            if ascii_start and all(u is not None for u in folded) else None)
 
     @classmethod
     def from_baseline(cls, baseline: Baseline | None = None, *, packaged: bool = True
@@ -262,12 +304,35 @@ class Gazetteer:
         """Every known name in ``text``, longest first where names overlap."""
         return list(self._iter_mentions(text))
 
+    def _ascii_only(self, text: str) -> bool:
+        """Whether no alias of the other half can open anywhere in ``text``."""
+        if self._ascii_regex is None:
+            return False
+        if self._other_first is None or (self._other_first_cjk and not has_cjk(text)):
+            return True
+        return self._other_first.search(text) is None
+
+    def _ascii_matches(self, text: str) -> Iterator[re.Match[str]]:
+        """``self._ascii_regex.finditer(text)``, trying the pattern only where the folded
+        pattern says an alias may start (most pages have a few such places, or none)."""
+        low = lowered(text)
+        if low is None or self._folded is None or self._ascii_regex is None:
+            yield from (self._ascii_regex or self._regex).finditer(text)
+            return
+        padded = " " + low  # padded[i] is the character before text[i]
+        pos = 0
+        while (hit := self._folded.search(padded, pos)) is not None:
+            match = self._ascii_regex.match(text, hit.start())
+            if match is None:
+                pos = hit.start() + 1  # the next place an alias may start
+                continue
+            yield match
+            pos = match.end()
+
     def _iter_mentions(self, text: str) -> Iterator[Mention]:
-        regex = self._regex
-        if self._ascii_regex is not None and (
-                self._other_first is None or self._other_first.search(text) is None):
-            regex = self._ascii_regex
-        for match in regex.finditer(text):
+        matches = (self._ascii_matches(text) if self._ascii_only(text)
+                   else self._regex.finditer(text))
+        for match in matches:
             entity = self._exact.get(match.group()) or self.resolve(match.group())
             if entity is None:  # pragma: no cover - every alternative is an alias
                 continue

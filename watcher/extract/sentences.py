@@ -30,6 +30,9 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+# A stop after this many ASCII letters ends a word longer than any abbreviation.
+_LONG_WORD = max(map(len, _ABBREVIATIONS)) + 1
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,14 @@ class Sentence:
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
+    # Most stops end a long word or follow a digit or a bracket: say so without the search
+    # (which could still find a word before a line break: "Ltd\n.").
+    before = text[dot - 1] if dot else ""
+    if before not in _LETTERS and before not in ".\n":
+        return False
+    tail = text[dot - _LONG_WORD:dot] if dot >= _LONG_WORD else ""
+    if tail.isascii() and tail.isalpha():
+        return False
     match = _WORD_BEFORE.search(text, max(0, dot - 12), dot)
     if not match:
         return False
@@ -55,18 +66,19 @@ def split_sentences(text: str) -> list[Sentence]:
     """The sentences of ``text`` in order; empty pieces are dropped."""
     sentences: list[Sentence] = []
     start = 0
-
-    def emit(end: int) -> None:
-        piece = text[start:end]
-        stripped = piece.strip()
-        if stripped:
-            offset = start + (len(piece) - len(piece.lstrip()))
-            sentences.append(Sentence(stripped, offset, offset + len(stripped)))
-
     for match in _BOUNDARY.finditer(text):
-        if text[match.start()] in _EN_STOPS and _is_abbreviation(text, match.start()):
+        stop, end = match.span()
+        if text[stop] in _EN_STOPS and _is_abbreviation(text, stop):
             continue
-        emit(match.end())
-        start = match.end()
-    emit(len(text))
+        _emit(sentences, text, start, end)
+        start = end
+    _emit(sentences, text, start, len(text))
     return sentences
+
+
+def _emit(sentences: list[Sentence], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + piece.index(stripped[0])  # the first character that is no space
+        sentences.append(Sentence(stripped, offset, offset + len(stripped)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from watcher.extract.scan import find_all, has_cjk, lowered
 from watcher.models import FactKind
 
 _EN_HEADS: dict[str, FactKind] = {
@@ -39,6 +40,10 @@ _GLUE = r"(?:of|and|for|on|in|the|&)"
 _EN_HEAD = re.compile(
     rf"\s(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
+# Every head word starts with one of these ("program" opens "programme"): where none is
+# in the lower-cased text, no head is either.
+_HEAD_NEEDLES = tuple(sorted(h for h in _EN_HEADS
+                             if not any(o != h and h.startswith(o) for o in _EN_HEADS)))
 # A name's words before its head, up to the head: dots only inside a word ("AI." ends
 # the sentence before "The Institute"; "U.S." and "R&D" stay words).
 _CHAIN_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w&'’+@-]*(?:\.[\w&'’+@-]+)*|[0-9][\w-]*)"
@@ -59,7 +64,6 @@ _LEADING_STOP = frozenset(
         "government's"
     ]
 )
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _ZH_HEAD_ALT = "|".join(sorted(_ZH_HEADS, key=len, reverse=True))
 _ZH_QUOTED = re.compile(rf"「(?P<name>[^「」]{{1,30}}?(?P<head>{_ZH_HEAD_ALT}))」")
 _ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_ZH_HEAD_ALT}))")
@@ -119,10 +123,23 @@ def _chain_start(text: str, floor: int, head_start: int) -> int | None:
     return match.start() if match else None
 
 
+def _head_matches(text: str) -> list[re.Match[str]]:
+    """``_EN_HEAD.finditer(text)``, trying the pattern only before a head word's letters.
+
+    The pattern at every space of a page cost more than all the rest of the name shapes;
+    ``str.find`` of a few words is a small part of that. Matches cannot overlap (each
+    opens with the only space it holds), so matching at each candidate finds them all."""
+    low = lowered(text)
+    if low is None:
+        return list(_EN_HEAD.finditer(text))
+    found = (_EN_HEAD.match(text, at - 1) for at in find_all(low, _HEAD_NEEDLES) if at > 0)
+    return [match for match in found if match is not None]
+
+
 def _english(text: str) -> list[Candidate]:
     found: list[Candidate] = []
     floor = 0
-    for head_match in _EN_HEAD.finditer(text):
+    for head_match in _head_matches(text):
         head_start = head_match.start("head")
         begin = _chain_start(text, floor, head_start)
         if begin is None:
@@ -190,7 +207,7 @@ def _chinese(text: str) -> list[Candidate]:
 
 def find_candidates(text: str) -> list[Candidate]:
     """Names of a funding, facility or organisation shape in ``text``."""
-    chinese = _chinese(text) if _CJK.search(text) else []  # most English pages have none
+    chinese = _chinese(text) if has_cjk(text) else []  # most English pages have none
     return sorted(_english(text) + chinese, key=lambda c: c.start)
 
 
