@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,16 @@ from watcher.extract import (
     Gazetteer,
     amounts,
     coref,
+    facts,
     find_amounts,
     gazetteer,
     sentences,
     shapes,
     split_sentences,
+    status,
 )
 from watcher.extract.gazetteer import Entity
+from watcher.extract.names import Name, find_names
 from watcher.extract.sentences import Sentence
 from watcher.models import FactKind
 from watcher.settings import Settings
@@ -201,3 +205,44 @@ def test_a_folded_hit_that_is_no_name_hides_no_name_inside_it() -> None:
     for text in ["xy&Z Fund", "XY&Z Fund", "xy&z fund."]:
         assert [m.span() for m in known._ascii_matches(text)] == _spans(
             known._ascii_regex, text) != []
+
+
+def _plain_mask(text: str, names: list[Name]) -> str:
+    chars = list(text)
+    for name in names:
+        chars[name.start:name.end] = "\0" * (name.end - name.start)
+    return "".join(chars)
+
+
+def test_status_cues_by_opening_letter_are_the_plain_alternation(texts: list[str]) -> None:
+    plain = re.compile(rf"(?<![A-Za-z])(?=[{status._EN_FIRST}])(?:{status._alternation(False)})"
+                       rf"|(?=[{status._ZH_FIRST}])(?:{status._alternation(True)})",
+                       re.IGNORECASE)
+    # Every English cue is in the letters it opens with: "will be set up" only under w.
+    assert status._openers(status._CUES[0][1]) == {"w"}
+    assert status._openers(r"\b(?:is|are)\s+due") == {"i", "a"}
+    assert status._openers(r"\w+") is None and status._openers(r"(?:x)?") is None
+    cased = [text.upper() for text in texts[:500]] + ["ſet up", "WİLL BE SET UP", "İnaugurated"]
+    for text in [*texts, *cased]:
+        want = [(m.lastgroup, m.span()) for m in plain.finditer(text)]
+        got = [(m.lastgroup and m.lastgroup.split("_")[0], m.span())
+               for m in status._REGEX.finditer(text)]
+        assert got == want, text
+        if not status._CJK.search(text):
+            assert [c.start for c in status.find_status_cues(text)] == [s for _, (s, _) in want]
+
+
+def test_a_sentence_is_masked_as_the_whole_text_was(texts: list[str]) -> None:
+    known = Gazetteer.from_baseline(load_baseline(Settings().baseline_file))
+    for text in texts[:2000]:
+        found = split_sentences(text)
+        names = find_names(text, known, lambda found=found: [s.start for s in found])
+        # a name across a sentence end ("Hong Kong\n\nScience Park") is blanked in both
+        names.append(Name(FactKind.FACILITY, "x", "x", text[3:60], 3, min(60, len(text)), True))
+        names.sort(key=lambda n: n.start)
+        whole = _plain_mask(text, names)
+        starts = [n.start for n in names]
+        reach = list(accumulate((n.end for n in names), max))
+        for sentence in found:
+            assert facts._mask(text, names, starts, reach, sentence) == whole[
+                sentence.start:sentence.end]

@@ -24,10 +24,11 @@ back-reference to a new name ("the Fund") adds to that name's fact but makes non
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from itertools import accumulate
 
 from watcher.extract.amounts import Amount, find_amounts
 from watcher.extract.gazetteer import Gazetteer
@@ -77,35 +78,53 @@ def extract(document: Document, gazetteer: Gazetteer) -> list[Fact]:
 def _extract_text(text: str, gazetteer: Gazetteer, language: str
                   ) -> list[tuple[Fact, bool]]:
     """(fact, supporting) pairs: a supporting fact only adds to a fact stated elsewhere."""
-    sentences = split_sentences(text)
-    if not sentences:
-        return []
-    starts = [s.start for s in sentences]
-    names = find_names(text, gazetteer, starts)
+    split: list[Sentence] = []
+
+    def sentences() -> list[Sentence]:
+        if not split:
+            split.extend(split_sentences(text))
+        return split
+
+    names = find_names(text, gazetteer, lambda: [s.start for s in sentences()])
+    found_amounts = find_amounts(text)
+    if not names and not found_amounts:
+        return []  # most paragraphs of most pages: no need to split them into sentences
+    starts = [s.start for s in sentences()]
     by_names = _bucket(starts, [(n.start, n) for n in names])
-    by_amounts = _bucket(starts, [(a.start, a) for a in find_amounts(text)])
-    masked = _mask(text, names)
+    by_amounts = _bucket(starts, [(a.start, a) for a in found_amounts])
+    # The names that may reach into a sentence: those starting before its end whose end,
+    # or an earlier name's, comes after its start (names are in text order).
+    name_starts = [n.start for n in names]
+    reach = list(accumulate((n.end for n in names), max))
     facts: list[tuple[Fact, bool]] = []
-    for index, sentence in enumerate(sentences):
+    for index, sentence in enumerate(sentences()):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
         if not found and not amounts:
             continue
         # Cues only matter where there is a name or an amount: look for them only there.
         cues = [replace(c, start=c.start + sentence.start, end=c.end + sentence.start)
-                for c in find_status_cues(masked[sentence.start:sentence.end])]
+                for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, Name)],
             [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))
     return facts
 
 
-def _mask(text: str, names: list[Name]) -> str:
-    """``text`` with every name blanked out, so that no name lends its words to a status
-    cue ("再工業化資助計劃於2020年推出" is "launched", not "計劃...推出" planned)."""
-    chars = list(text)
-    for name in names:
-        chars[name.start:name.end] = "\0" * (name.end - name.start)
+def _mask(text: str, names: list[Name], name_starts: list[int], reach: list[int],
+          sentence: Sentence) -> str:
+    """The sentence as written in ``text`` with every name blanked out, so that no name
+    lends its words to a status cue ("再工業化資助計劃於2020年推出" is "launched", not
+    "計劃...推出" planned). ``reach[i]`` is the furthest end of ``names[:i + 1]``."""
+    start, end = sentence.start, sentence.end
+    chars = list(text[start:end])
+    index = bisect_left(name_starts, end) - 1
+    while index >= 0 and reach[index] > start:
+        name = names[index]
+        if name.end > start:
+            lo, hi = max(name.start, start) - start, min(name.end, end) - start
+            chars[lo:hi] = "\0" * (hi - lo)
+        index -= 1
     return "".join(chars)
 
 

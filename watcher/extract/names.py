@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -57,8 +58,11 @@ def _entity_heads(entity: Entity) -> frozenset[str]:
     return heads_of((entity.name, *entity.aliases))
 
 
-def find_names(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:
-    """Every name in ``text`` in order; ``starts`` are the sentences' start offsets."""
+def find_names(text: str, gazetteer: Gazetteer, starts: Callable[[], list[int]]
+               ) -> list[Name]:
+    """Every name in ``text`` in order; ``starts()`` gives the sentences' start offsets
+    (asked for only when a production line needs its sentence: most pages have none, and
+    a page with no name needs no sentences at all)."""
     names: list[Name] = []
     covered = bytearray(len(text) + 1)  # 1 where a name is written
     for m in gazetteer.find(text):
@@ -151,13 +155,18 @@ def _short_form(name: str, start: int, suffixes: dict[str, Name]) -> Entity | No
     return Entity(earlier.key, earlier.kind, earlier.name, (earlier.text,))
 
 
-def _production_lines(text: str, gazetteer: Gazetteer, starts: list[int]) -> list[Name]:
+def _production_lines(text: str, gazetteer: Gazetteer, sentence_starts: Callable[[], list[int]]
+                      ) -> list[Name]:
     """A production line is worth a fact only as some company's: "ABC Ltd will set up a
     production line". Unowned ("new smart production lines") is policy talk. A company
     named again by a short form ("Kinwah's chairman") keeps its full name."""
-    found = []
+    found: list[Name] = []
     owners: list[str] = []
-    for start, end in find_production_lines(text):
+    lines = find_production_lines(text)
+    if not lines:
+        return found
+    starts = sentence_starts()
+    for start, end in lines:
         lo = starts[max(0, bisect_right(starts, start) - 1)]
         owner = re.sub(r"['’]s$", "", production_line_owner(text, lo, start))
         if not owner or gazetteer.resolve(owner) is not None:

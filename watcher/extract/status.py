@@ -17,8 +17,10 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from watcher.models import Status
 
@@ -109,16 +111,84 @@ def _alternation(chinese: bool) -> str:
                     if _is_chinese(p) == chinese)
 
 
+def _openers(pattern: str) -> frozenset[str] | None:
+    """The characters (in lower case) that a match of ``pattern`` can open with, read from
+    the standard library's own parse of it; None where that is not plain (a class such as
+    ``\\w``, a pattern that can match nothing, or another Python's parser)."""
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        chars, nullable = _first(parser, parser.parse(pattern, re.IGNORECASE).data)
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover
+        return None
+    return None if chars is None or nullable else frozenset(c.lower() for c in chars)
+
+
+def _first(parser: Any, items: Any) -> tuple[set[str] | None, bool]:
+    """(the characters ``items`` can open with or None for any, whether they can match
+    nothing). Zero-width items (\\b, lookarounds) are skipped: only a superset is needed."""
+    out: set[str] = set()
+    chars: set[str] | None
+    for op, arg in items:
+        if op is parser.LITERAL:
+            chars, nullable = {chr(arg)}, False
+        elif op is parser.IN and all(o is parser.LITERAL for o, _ in arg):
+            chars, nullable = {chr(a) for _, a in arg}, False
+        elif op in (parser.AT, parser.ASSERT, parser.ASSERT_NOT):
+            chars, nullable = set(), True
+        elif op is parser.BRANCH:
+            firsts = [_first(parser, branch.data) for branch in arg[1]]
+            if any(chars is None for chars, _ in firsts):
+                return None, False
+            chars = set().union(*(c for c, _ in firsts if c is not None))
+            nullable = any(n for _, n in firsts)
+        elif op is parser.SUBPATTERN:
+            chars, nullable = _first(parser, arg[-1].data)
+        elif op in (parser.MAX_REPEAT, parser.MIN_REPEAT):
+            chars, nullable = _first(parser, arg[2].data)
+            nullable = nullable or arg[0] == 0
+        else:
+            return None, False
+        if chars is None:
+            return None, False
+        out |= chars
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _english_by_letter() -> tuple[str, dict[str, Status]]:
+    """The English cues as one alternation per opening letter, in groups of letters: at a
+    word start the engine tries the few cues that can open with its letter (after two
+    lookaheads) instead of all of them, which halves the time of a sentence's scan. Within
+    a letter the cues keep their order, so the same cue wins at each position. Returns the
+    pattern and the status of each of its groups (a cue can be in several letters')."""
+    status_of: dict[str, Status] = {}
+    letters: list[tuple[str, str]] = []
+    for letter in _EN_FIRST:
+        branches = []
+        for i, (status, pattern) in enumerate(_CUES):
+            openers = _openers(pattern)
+            if not _is_chinese(pattern) and (openers is None or letter in openers):
+                status_of[f"c{i}_{letter}"] = status
+                branches.append(f"(?P<c{i}_{letter}>{pattern})")
+        if branches:
+            letters.append((letter, f"(?={letter})(?:{'|'.join(branches)})"))
+    groups = ["(?=[" + "".join(letter for letter, _ in letters[k:k + 6]) + "])(?:"
+              + "|".join(branch for _, branch in letters[k:k + 6]) + ")"
+              for k in range(0, len(letters), 6)]
+    return "(?<![A-Za-z])(?:" + "|".join(groups) + ")", status_of
+
+
+_EN_CUES, _STATUS_OF_EN_GROUP = _english_by_letter()
 _REGEX = re.compile(
-    rf"(?<![A-Za-z])(?=[{_EN_FIRST}])(?:{_alternation(False)})"
-    rf"|(?=[{_ZH_FIRST}])(?:{_alternation(True)})",
+    rf"{_EN_CUES}|(?=[{_ZH_FIRST}])(?:{_alternation(True)})",
     re.IGNORECASE,
 )
 # Text with no Chinese needs only the English cues (most English pages).
-_EN_REGEX = re.compile(rf"(?<![A-Za-z])(?=[{_EN_FIRST}])(?:{_alternation(False)})",
-                       re.IGNORECASE)
+_EN_REGEX = re.compile(_EN_CUES, re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_STATUS_OF_GROUP = {f"c{i}": status for i, (status, _) in enumerate(_CUES)}
+_STATUS_OF_GROUP = {**{f"c{i}": status for i, (status, _) in enumerate(_CUES)},
+                    **_STATUS_OF_EN_GROUP}
 
 
 @dataclass(frozen=True, slots=True)
