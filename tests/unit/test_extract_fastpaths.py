@@ -28,6 +28,7 @@ from watcher.extract import (
     facts,
     find_amounts,
     gazetteer,
+    scan,
     sentences,
     shapes,
     split_sentences,
@@ -246,3 +247,22 @@ def test_a_sentence_is_masked_as_the_whole_text_was(texts: list[str]) -> None:
         for sentence in found:
             assert facts._mask(text, names, starts, reach, sentence) == whole[
                 sentence.start:sentence.end]
+
+
+def test_every_head_word_opens_with_a_needle() -> None:
+    heads = [*shapes._EN_HEADS, *re.search(r"\(\?i:([^)]*)\)",
+                                           coref._EN_REFERENCE.pattern).group(1).split("|")]
+    for head in heads:
+        assert any(head.startswith(needle) for needle in scan.HEAD_NEEDLES), head
+
+
+def test_production_lines_and_name_chains_skip_only_where_the_pattern_finds_nothing(
+        texts: list[str]) -> None:
+    for text in texts:
+        assert shapes.find_production_lines(text) == _spans(PLAIN_PRODUCTION_LINE, text)
+        for head in shapes._EN_HEAD.finditer(text):
+            at = head.start("head")
+            for floor in (0, max(0, at - 30)):
+                lo = max(floor, at - shapes._CHAIN_WINDOW)
+                plain = shapes._CHAIN.search(text, lo, at)
+                assert shapes._chain_start(text, floor, at) == (plain.start() if plain else None)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from watcher.extract.scan import find_all, has_cjk, lowered
+from watcher.extract.scan import has_cjk, head_word_offsets
 
 _EN_HEADS = ("scheme", "fund", "programme", "initiative", "centre", "institute", "park",
              "technopole", "hub", "office", "laboratory", "cluster", "platform")
@@ -30,9 +30,6 @@ _EN_REFERENCE = re.compile(
     r"|centre|center|institute|park|technopole|hub|office|laboratory|lab|cluster|platform))"
     r"(?:['’]s)?(?![\w'’-])(?!\s+[A-Z][a-z])"  # "the Fund Management Company" is a name
 )
-# Every reference's head word starts with one of these ("program" opens "programme").
-_HEAD_NEEDLES = ("centre", "center", "cluster", "fund", "hub", "initiative", "institute", "lab",
-                 "office", "park", "platform", "program", "scheme", "technopole")
 _ZH_REFERENCE = re.compile(rf"(?P<det>該|此|本)?(?P<head>{'|'.join(_ZH_HEADS)})")
 # Where a Chinese head word opens a clause, or follows a verb or preposition that takes it
 # as object ("發展科技城", "在計劃下"): there it can only be a back-reference.
@@ -87,13 +84,13 @@ def _en_references(text: str) -> list[re.Match[str]]:
     lowered text, the spaces before it lead back to the one place a reference to it can
     start. References cannot overlap (each holds one run of spaces, between its two
     words), so matching at each such place finds them all."""
-    low = lowered(text)
-    if low is None:
+    offsets = head_word_offsets(text)
+    if offsets is None:
         return list(_EN_REFERENCE.finditer(text))
     starts: set[int] = set()
-    for at in find_all(low, _HEAD_NEEDLES):
+    for at in offsets:
         space = at
-        while space > 0 and low[space - 1].isspace():
+        while space > 0 and text[space - 1].isspace():
             space -= 1
         if space < at:  # "the" or "this" must end where the spaces begin
             starts.update((space - 3, space - 4))

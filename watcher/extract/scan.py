@@ -37,6 +37,22 @@ def has_cjk(text: str) -> bool:
     return not text.isascii() and _CJK.search(text) is not None
 
 
+# Every head word of a name shape ("... Scheme") and of a back-reference ("the Fund")
+# opens with one of these ("program" opens "programme", "lab" opens "laboratory"); the
+# tests hold shapes and coref to it.
+HEAD_NEEDLES = ("academy", "center", "centre", "cluster", "fund", "hub", "initiative",
+                "innopark", "institute", "lab", "office", "park", "platform", "program",
+                "scheme", "technopole")
+
+
+@lru_cache(maxsize=8)
+def head_word_offsets(text: str) -> list[int] | None:
+    """Where in ``text`` a head word may start (any case), in order; None when
+    :func:`lowered` cannot tell. A superset: each finder tries its pattern there."""
+    low = lowered(text)
+    return None if low is None else find_all(low, HEAD_NEEDLES)
+
+
 def find_all(text: str, needles: tuple[str, ...]) -> list[int]:
     """The sorted, distinct offsets at which any of ``needles`` occurs in ``text``."""
     found: set[int] = set()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from watcher.extract.scan import find_all, has_cjk, lowered
+from watcher.extract.scan import has_cjk, head_word_offsets, lowered
 from watcher.models import FactKind
 
 _EN_HEADS: dict[str, FactKind] = {
@@ -40,10 +40,6 @@ _GLUE = r"(?:of|and|for|on|in|the|&)"
 _EN_HEAD = re.compile(
     rf"\s(?P<head>(?i:{'|'.join(sorted(_EN_HEADS, key=len, reverse=True))}))s?(?![A-Za-z])"
 )
-# Every head word starts with one of these ("program" opens "programme"): where none is
-# in the lower-cased text, no head is either.
-_HEAD_NEEDLES = tuple(sorted(h for h in _EN_HEADS
-                             if not any(o != h and h.startswith(o) for o in _EN_HEADS)))
 # A name's words before its head, up to the head: dots only inside a word ("AI." ends
 # the sentence before "The Institute"; "U.S." and "R&D" stay words).
 _CHAIN_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w&'’+@-]*(?:\.[\w&'’+@-]+)*|[0-9][\w-]*)"
@@ -119,8 +115,29 @@ def _chain_start(text: str, floor: int, head_start: int) -> int | None:
     Only a bounded window before each head is searched, so a page of title-case text
     costs a few steps per head; the old single regex retried its lazy chain at every
     capitalised word of the page (690 ms on 50 KB of title case)."""
-    match = _CHAIN.search(text, max(floor, head_start - _CHAIN_WINDOW), head_start)
+    lo = max(floor, head_start - _CHAIN_WINDOW)
+    if not _may_end_chain(text, lo, head_start):
+        return None
+    match = _CHAIN.search(text, lo, head_start)
     return match.start() if match else None
+
+
+_GLUE_WORDS = frozenset(["of", "and", "for", "on", "in", "the", "&"])
+_CHAIN_OPENERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _may_end_chain(text: str, lo: int, head_start: int) -> bool:
+    """Whether the word before the spaces before a head can end a chain: a chain's last
+    word holds a capital or a digit (it is a name's word) or is a glue word. Most heads
+    follow a small word ("the revised programme"), and this says so without the search."""
+    end = head_start
+    while end > lo and text[end - 1].isspace():
+        end -= 1
+    start = end
+    while start > lo and not text[start - 1].isspace():
+        start -= 1
+    word = text[start:end]
+    return word in _GLUE_WORDS or not _CHAIN_OPENERS.isdisjoint(word)
 
 
 def _head_matches(text: str) -> list[re.Match[str]]:
@@ -129,10 +146,10 @@ def _head_matches(text: str) -> list[re.Match[str]]:
     The pattern at every space of a page cost more than all the rest of the name shapes;
     ``str.find`` of a few words is a small part of that. Matches cannot overlap (each
     opens with the only space it holds), so matching at each candidate finds them all."""
-    low = lowered(text)
-    if low is None:
+    offsets = head_word_offsets(text)
+    if offsets is None:
         return list(_EN_HEAD.finditer(text))
-    found = (_EN_HEAD.match(text, at - 1) for at in find_all(low, _HEAD_NEEDLES) if at > 0)
+    found = (_EN_HEAD.match(text, at - 1) for at in offsets if at > 0)
     return [match for match in found if match is not None]
 
 
@@ -213,6 +230,9 @@ def find_candidates(text: str) -> list[Candidate]:
 
 def find_production_lines(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each "production line" / "生產線" in ``text``."""
+    low = lowered(text)
+    if low is not None and "production" not in low and "生產線" not in text:
+        return []  # most pages: no need for the scan
     return [(m.start(), m.end()) for m in _PRODUCTION_LINE.finditer(text)]
 
 

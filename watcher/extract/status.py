@@ -164,11 +164,12 @@ def _english_by_letter() -> tuple[str, dict[str, Status]]:
     pattern and the status of each of its groups (a cue can be in several letters')."""
     status_of: dict[str, Status] = {}
     letters: list[tuple[str, str]] = []
+    openers = [_openers(pattern) for _, pattern in _CUES]
     for letter in _EN_FIRST:
         branches = []
         for i, (status, pattern) in enumerate(_CUES):
-            openers = _openers(pattern)
-            if not _is_chinese(pattern) and (openers is None or letter in openers):
+            opens = openers[i]
+            if not _is_chinese(pattern) and (opens is None or letter in opens):
                 status_of[f"c{i}_{letter}"] = status
                 branches.append(f"(?P<c{i}_{letter}>{pattern})")
         if branches:
