@@ -23,16 +23,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
-
-import apprise
-from rich.console import Console
-from rich.panel import Panel
-from rich.text import Text
 
 from watcher.config.targets import Target
 from watcher.render import text_to_html
+
+if TYPE_CHECKING:
+    # Apprise (with its plugins) and Rich are imported where a message is sent or
+    # printed: a daemon that polls and has nothing to send does not carry them.
+    import apprise
+    from rich.console import Console
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class SendResult:
 def privacy_url(url: str) -> str:
     """The URL as Apprise shows it with secrets masked, or a scheme-only stand-in when
     Apprise cannot parse it (an unparseable URL may still hold a secret)."""
+    import apprise
+
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin:
         return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
@@ -60,6 +63,8 @@ def privacy_url(url: str) -> str:
 def format_for(url: str) -> BodyFormat:
     """The format this target reads best: its ``?format=`` if given, else the Apprise
     plugin's own first choice (email -> html, slack -> markdown, json -> text)."""
+    import apprise
+
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if not plugin:
         return "text"
@@ -127,6 +132,8 @@ def send(
 ) -> SendResult:
     """Deliver one message to one target. ``body_format`` is the format of ``body`` as
     given; plain text is converted to the target's format. Never raises."""
+    import apprise
+
     try:
         text, declared = prepare_body(body, body_format, format_for(target.url))
         sender = apprise.Apprise()
@@ -146,6 +153,10 @@ def send(
 def console_send(subject: str, body: str, console: Console | None = None) -> SendResult:
     """Print an alert when no target is configured. Page text is shown literally (rich
     markup is not interpreted)."""
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.text import Text
+
     out = console or Console()
     out.print(Panel(Text(body), title=Text(subject, style="bold"), title_align="left"))
     return SendResult(True, None)

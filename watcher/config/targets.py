@@ -38,9 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import apprise
 import yaml
-from apprise.utils.parse import parse_urls
 
 from watcher.config.yamlload import Located, describe, load_documents, raise_all
 from watcher.errors import ConfigError
@@ -71,6 +69,11 @@ def load_targets(setting: str) -> list[Target]:
 
 def parse_target_urls(value: str) -> list[Target]:
     """Targets from Apprise URLs separated by spaces or commas."""
+    # Apprise is imported only when targets are configured: it is 4 MB, and its plugins
+    # (all of them, loaded on first use) 12 MB more, which the console target never needs.
+    import apprise
+    from apprise.utils.parse import parse_urls
+
     targets: list[Target] = []
     errors: list[ConfigError] = []
     urls: list[str] = parse_urls(value)  # type: ignore[no-untyped-call]
@@ -140,6 +143,8 @@ def _entry_targets(settings: dict[str, Any], entry: Any, number: int) -> list[Ta
     else:
         return (f"target {number}: expected a URL, or a URL with its options "
                 f"(URL: {{tag: ...}}), got {_entry_shape(entry)}")
+    import apprise  # only when targets are configured (see parse_target_urls)
+
     text = yaml.safe_dump({**settings, "urls": [entry]})
     parsed: tuple[list[Any], list[str]] = apprise.ConfigBase.config_parse_yaml(text)
     services = parsed[0]

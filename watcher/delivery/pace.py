@@ -9,14 +9,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 
-import apprise
-
 SLACK_INTERVAL = timedelta(seconds=1)
 
 
 @lru_cache(maxsize=256)
 def interval_for(url: str) -> timedelta | None:
     """The pacing a target's service needs: Slack 1/s; others none."""
+    # Imported here: only a dispatch with something to send asks, and a daemon with no
+    # target configured never loads Apprise.
+    import apprise
     from apprise.plugins.slack import NotifySlack
 
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
