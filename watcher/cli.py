@@ -157,7 +157,6 @@ def run(
     sources, rules and targets."""
     import logging
 
-    from watcher import http as http_endpoint
     from watcher.schedule import Daemon
 
     if log_format:
@@ -167,6 +166,10 @@ def run(
     runtime = guarded(load_runtime)
     sock, web = None, None
     if http:
+        # Only with --http: the endpoint brings uvicorn and Starlette (3 MB) to a daemon
+        # that otherwise only polls.
+        from watcher import http as http_endpoint
+
         try:
             host, port = http_endpoint.parse_address(http)
             sock = http_endpoint.bind(host, port)

@@ -15,11 +15,10 @@ import socket
 import zlib
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from starlette.types import ASGIApp
 
 from watcher import store
 from watcher.cadence import TIMEZONE, trigger_for
@@ -29,6 +28,10 @@ from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.runtime import Runtime
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
+
+if TYPE_CHECKING:
+    # Starlette only types the optional web app: it is imported with --http (watcher.http).
+    from starlette.types import ASGIApp
 
 log = logging.getLogger("watcher.daemon")
 
