@@ -1,0 +1,56 @@
+"""The polling path stays light: what only sending, serving, printing or migrating needs
+is imported where it is used, not when the daemon's modules load.
+
+Each check runs in a fresh interpreter (this test process has imported everything
+already) and lists the packages that the import pulled in and should not have. A failure
+here means someone made one of these imports eager again: move it back into the function
+that uses it (with a comment saying why), or, if the polling path truly needs it now, say
+so here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Needed only to send (apprise), to serve HTTP (fastapi, starlette, uvicorn), to print
+# for a person (rich, typer, click, pygments), to migrate (alembic, mako), or no longer
+# at all (httpx: the fetcher uses aiohttp).
+NOT_FOR_POLLING = ("apprise", "fastapi", "starlette", "uvicorn", "rich", "typer", "click",
+                   "pygments", "alembic", "mako", "httpx", "markdown")
+
+
+def imported_by(code: str) -> set[str]:
+    """Top-level packages in sys.modules after running ``code`` in a new interpreter."""
+    probe = (f"import sys\n{code}\n"
+             "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("module", ["watcher.pipeline", "watcher.schedule",
+                                    "watcher.runtime"])
+def test_polling_modules_import_nothing_they_do_not_use(module: str) -> None:
+    unwanted = imported_by(f"import {module}") & set(NOT_FOR_POLLING)
+    assert not unwanted, f"importing {module} imports {sorted(unwanted)}"
+
+
+def test_no_notification_target_means_no_apprise() -> None:
+    # With WATCHER_NOTIFY empty, alerts go to the console: Apprise is never loaded.
+    assert "apprise" not in imported_by(
+        "from watcher.config.targets import load_targets\nassert load_targets('') == []")
+
+
+def test_targets_still_load_apprise_when_configured() -> None:
+    # The other side: the lazy import is still reached, and checks the URL at load time.
+    assert "apprise" in imported_by(
+        "from watcher.config.targets import load_targets\n"
+        "assert len(load_targets('json://127.0.0.1:9/')) == 1")
