@@ -100,8 +100,8 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
     for index, sentence in enumerate(sentences()):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
-        if not found and not amounts:
-            continue
+        if not found and not (amounts and _GENERIC_FUND.search(sentence.text)):
+            continue  # no name, and no "fund" for an unnamed fund: the sentence says nothing
         # Cues only matter where there is a name or an amount: look for them only there.
         cues = [replace(c, start=c.start + sentence.start, end=c.end + sentence.start)
                 for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]

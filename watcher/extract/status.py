@@ -177,7 +177,8 @@ def _english_by_letter() -> tuple[str, dict[str, Status]]:
     groups = ["(?=[" + "".join(letter for letter, _ in letters[k:k + 6]) + "])(?:"
               + "|".join(branch for _, branch in letters[k:k + 6]) + ")"
               for k in range(0, len(letters), 6)]
-    return "(?<![A-Za-z])(?:" + "|".join(groups) + ")", status_of
+    # The first lookahead lets a Chinese character through one test instead of a group's.
+    return f"(?<![A-Za-z])(?=[{_EN_FIRST}])(?:" + "|".join(groups) + ")", status_of
 
 
 _EN_CUES, _STATUS_OF_EN_GROUP = _english_by_letter()
