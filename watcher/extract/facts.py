@@ -35,6 +35,7 @@ from watcher.extract.gazetteer import Gazetteer
 from watcher.extract.names import Name, find_names
 from watcher.extract.ownership import framed, status_cue
 from watcher.extract.roles import Role, amount_role
+from watcher.extract.scan import fold
 from watcher.extract.sentences import Sentence, split_sentences
 from watcher.extract.shapes import sounds_like_innovation
 from watcher.extract.status import StatusCue, find_status_cues
@@ -52,6 +53,8 @@ _FRACTIONS = {"one-third": "1/3", "one third": "1/3", "two-thirds": "2/3", "two 
 _FRACTION = re.compile("|".join(sorted(map(re.escape, _FRACTIONS), key=len, reverse=True)),
                        re.IGNORECASE)
 _FRACTION_CONTEXT = re.compile(r"cover|fund|subsid|share|cost|資助|承擔|成本", re.IGNORECASE)
+# Every fraction holds one of these (in lower case): a sentence with none needs no search.
+_FRACTION_WORDS = ("half", "third", "quarter", "分之", "一半")
 
 
 def _bucket(starts: list[int], items: list[tuple[int, object]]) -> dict[int, list[object]]:
@@ -243,10 +246,10 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
     nearest_funding = len(funding) == 1 or name is min(
         funding, key=lambda n: abs(n.start - sentence.start))
     if nearest_funding:  # ratios and shares belong to the sentence's main scheme
-        ratio = _RATIO.search(sentence.text)
+        ratio = _RATIO.search(sentence.text) if ":" in sentence.text else None
         if ratio and _RATIO_CONTEXT.search(sentence.text):
             attributes.append(("matching_ratio", f"{ratio.group(1)}:{ratio.group(2)}"))
-        fraction = _FRACTION.search(sentence.text)
+        fraction = _fraction(sentence.text)
         if fraction and _FRACTION_CONTEXT.search(sentence.text):
             attributes.append(("government_share", _FRACTIONS[fraction.group().lower()]))
     why = [_why(name)]
@@ -263,6 +266,13 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         status=cue.status if cue is not None else None,
         attributes=tuple(attributes), cue=" + ".join(why[:2]) + "".join(
             f"; {w}" for w in why[2:]), language=language)
+
+
+def _fraction(text: str) -> re.Match[str] | None:
+    low = fold(text)
+    if low is not None and not any(word in low for word in _FRACTION_WORDS):
+        return None
+    return _FRACTION.search(text)
 
 
 def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,

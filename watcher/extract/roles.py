@@ -12,6 +12,7 @@ import re
 from enum import StrEnum
 
 from watcher.extract.amounts import Amount
+from watcher.extract.scan import fold
 
 
 class Role(StrEnum):
@@ -88,15 +89,36 @@ _ADDED_AFTER = re.compile(
     re.IGNORECASE)
 
 
+# Words that every match of a "before" pattern holds (in lower case): where the words
+# before an amount have none of them, the pattern is not searched for (each search tries
+# every place in the 80 characters before the amount).
+_KEYWORDS: dict[re.Pattern[str], tuple[str, ...]] = {
+    _PREVIOUS_BEFORE: ("from", "由"),
+    _INITIAL_BEFORE: ("initial", "original", "first", "原本", "最初", "初期"),
+    _ADDED_BEFORE: ("further", "additional", "extra", "another", "more", "inject", "top",
+                    "再", "額外", "另外", "增撥", "注資"),
+    _CAP_BEFORE: ("up", "cap", "maximum", "most", "exceeding", "grant", "more", "ceiling",
+                  "上限", "最多", "不多於", "不超過", "每"),
+    _CAP_NEAR: ("maximum", "ceiling", "cap"),
+}
+
+
+def _before(pattern: re.Pattern[str], before: str, low: str | None) -> bool:
+    if low is not None and not any(word in low for word in _KEYWORDS[pattern]):
+        return False
+    return pattern.search(before) is not None
+
+
 def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
     """The role of ``amount`` in ``text``, reading only within ``[lo, hi)`` (its sentence)."""
     before = text[max(lo, amount.start - 80):amount.start]
     after = text[amount.end:min(hi, amount.end + 50)]
-    if _PREVIOUS_BEFORE.search(before) and _PREVIOUS_AFTER.match(after):
+    low = fold(before)
+    if _before(_PREVIOUS_BEFORE, before, low) and _PREVIOUS_AFTER.match(after):
         return Role.PREVIOUS
-    if _INITIAL_BEFORE.search(before):
+    if _before(_INITIAL_BEFORE, before, low):
         return Role.PREVIOUS
-    if _ADDED_BEFORE.search(before) or _ADDED_AFTER.match(after):
+    if _before(_ADDED_BEFORE, before, low) or _ADDED_AFTER.match(after):
         return Role.ADDED
     if _OTHER_BEFORE.search(before):
         return Role.OTHER
@@ -104,6 +126,6 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int) -> Role:
         return Role.CAP
     if _OTHER_AFTER.match(after):
         return Role.OTHER
-    if _CAP_BEFORE.search(before) or _CAP_NEAR.search(before):
+    if _before(_CAP_BEFORE, before, low) or _before(_CAP_NEAR, before, low):
         return Role.CAP
     return Role.TOTAL

@@ -21,14 +21,19 @@ _ODD_CASE = ("\u0130", "\u0131", "\u017f", "\u212a")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-@lru_cache(maxsize=8)
-def lowered(text: str) -> str | None:
+def fold(text: str) -> str | None:
     """``text.lower()``, where an ASCII keyword found in it at offset ``i`` is exactly
     where a case-ignoring pattern for that keyword would match ``text`` (same length,
     same offsets); None for the rare text where that does not hold."""
     if not text.isascii() and any(odd in text for odd in _ODD_CASE):
         return None
     return text.lower()
+
+
+@lru_cache(maxsize=8)
+def lowered(text: str) -> str | None:
+    """:func:`fold` of a page's text, computed once for all the finders that ask."""
+    return fold(text)
 
 
 @lru_cache(maxsize=8)
