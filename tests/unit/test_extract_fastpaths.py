@@ -313,7 +313,7 @@ def test_amount_roles_and_fractions_skip_only_what_the_patterns_would_not_find(
             checked += 1
         fraction, plain = facts._fraction(text), facts._FRACTION.search(text)
         assert (fraction and fraction.span()) == (plain and plain.span())
-    assert checked > 3000
+    assert checked > 2000
     for pattern, words in roles._KEYWORDS.items():
         assert words and pattern.flags & re.IGNORECASE
     for fraction in facts._FRACTIONS:
