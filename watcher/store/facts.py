@@ -72,6 +72,7 @@ class StoredChange:
 
 
 _STATE = PageStateRow.__table__  # type: ignore[attr-defined]
+_FETCH = FetchRow.__table__  # type: ignore[attr-defined]
 _STATE_SET = ("etag", "last_modified", "content_hash", "last_status", "last_fetched_at",
               "not_modified_count")
 _STATE_COLUMNS = [_STATE.c.id, _STATE.c.url] + [_STATE.c[name] for name in _STATE_SET]
@@ -144,8 +145,9 @@ def record_fetches(session: Session, source_id: int,
         return
     logged = fetched if log_not_modified else [
         (r, h) for r, h in fetched if r.error is not None or not r.not_modified]
+    connection = session.connection()
     if logged:
-        session.execute(insert(FetchRow), [
+        connection.execute(insert(_FETCH), [
             {"source_id": source_id, "url": r.url, "fetched_at": now, "status": r.status,
              "etag": r.etag, "last_modified": r.last_modified, "content_hash": content_hash,
              "size": len(r.content), "elapsed_ms": int(r.elapsed_s * 1000),
@@ -153,27 +155,26 @@ def record_fetches(session: Session, source_id: int,
             for r, content_hash in logged
         ])
     ok = [(r, h) for r, h in fetched if r.error is None]
-    connection = session.connection()
-    known = {row.url: dict(row._mapping)
-             for row in rows_in(connection, _STATES, [r.url for r, _ in ok])}
-    counted = _count_not_modified(session, [(r, h) for r, h in ok if r.not_modified], now,
+    known = {row.url: row for row in rows_in(connection, _STATES, [r.url for r, _ in ok])}
+    counted = _count_not_modified(connection, [(r, h) for r, h in ok if r.not_modified], now,
                                   known)
     _save_states(connection, [(r, h) for r, h in ok if r.url not in counted], now, known)
 
 
 def _save_states(connection: Connection, fetched: list[tuple[FetchResult, str | None]],
-                 now: datetime, known: dict[str, dict[str, Any]]) -> None:
+                 now: datetime, known: Mapping[str, Row[Any]]) -> None:
     """``record_fetch``'s page-state half for many responses: the states are worked out
     here, then written with one executemany INSERT and one UPDATE."""
     new: dict[str, dict[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
     for result, content_hash in fetched:
-        state = known.get(result.url) or new.get(result.url)
-        if state is None:
-            state = new[result.url] = {"url": result.url, "etag": None, "last_modified": None,
-                                       "content_hash": None, "not_modified_count": 0}
-        elif result.url in known:
-            changed[result.url] = state
+        url = result.url
+        state = new.get(url) or changed.get(url)
+        if state is None and url in known:
+            state = changed[url] = dict(known[url]._mapping)
+        elif state is None:
+            state = new[url] = {"url": url, "etag": None, "last_modified": None,
+                                "content_hash": None, "not_modified_count": 0}
         state["last_status"] = result.status
         state["last_fetched_at"] = now
         if result.not_modified:
@@ -207,10 +208,11 @@ _COUNT_NOT_MODIFIED = (
 )
 
 
-def _count_not_modified(session: Session, unchanged: list[tuple[FetchResult, str | None]],
-                        now: datetime, known: Mapping[str, object]) -> set[str]:
+def _count_not_modified(connection: Connection,
+                        unchanged: list[tuple[FetchResult, str | None]], now: datetime,
+                        known: Mapping[str, object]) -> set[str]:
     """Update the states of unchanged pages in bulk; the URLs handled (all of them, unless
-    a state row was missing: then none, and the caller's row-by-row path does them)."""
+    a state row was missing: then none, and _save_states does them)."""
     params: dict[str, dict[str, Any]] = {}
     for result, content_hash in unchanged:
         params[result.url] = {
@@ -221,7 +223,7 @@ def _count_not_modified(session: Session, unchanged: list[tuple[FetchResult, str
         return set()
     if not known.keys() >= params.keys():
         return set()  # a 304 for a page never stored: let the row-by-row path add it
-    session.connection().execute(_COUNT_NOT_MODIFIED, list(params.values()))
+    connection.execute(_COUNT_NOT_MODIFIED, list(params.values()))
     return set(params)
 
 
