@@ -106,7 +106,7 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
         if not found and not (amounts and _GENERIC_FUND.search(sentence.text)):
             continue  # no name, and no "fund" for an unnamed fund: the sentence says nothing
         # Cues only matter where there is a name or an amount: look for them only there.
-        cues = [replace(c, start=c.start + sentence.start, end=c.end + sentence.start)
+        cues = [StatusCue(c.status, c.cue, c.start + sentence.start, c.end + sentence.start)
                 for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, Name)],
