@@ -98,6 +98,7 @@ def rows_in(connection: Connection, query: Select[Any], values: Iterable[Any]
 
 
 _STATES = where_in(core_select(*_STATE_COLUMNS), _STATE.c.url)
+_STATE_URLS = where_in(core_select(_STATE.c.url), _STATE.c.url)
 
 
 def page_states(session: Session, urls: Iterable[str]) -> dict[str, PageState]:
@@ -154,11 +155,11 @@ def record_fetches(session: Session, source_id: int,
              "not_modified": r.not_modified, "error": r.error}
             for r, content_hash in logged
         ])
-    ok = [(r, h) for r, h in fetched if r.error is None]
-    known = {row.url: row for row in rows_in(connection, _STATES, [r.url for r, _ in ok])}
-    counted = _count_not_modified(connection, [(r, h) for r, h in ok if r.not_modified], now,
-                                  known)
-    _save_states(connection, [(r, h) for r, h in ok if r.url not in counted], now, known)
+    unchanged = [(r, h) for r, h in fetched if r.error is None and r.not_modified]
+    counted = _count_not_modified(connection, unchanged, now)
+    rest = [(r, h) for r, h in fetched if r.error is None and r.url not in counted]
+    known = {row.url: row for row in rows_in(connection, _STATES, [r.url for r, _ in rest])}
+    _save_states(connection, rest, now, known)
 
 
 def _save_states(connection: Connection, fetched: list[tuple[FetchResult, str | None]],
@@ -209,8 +210,8 @@ _COUNT_NOT_MODIFIED = (
 
 
 def _count_not_modified(connection: Connection,
-                        unchanged: list[tuple[FetchResult, str | None]], now: datetime,
-                        known: Mapping[str, object]) -> set[str]:
+                        unchanged: list[tuple[FetchResult, str | None]], now: datetime
+                        ) -> set[str]:
     """Update the states of unchanged pages in bulk; the URLs handled (all of them, unless
     a state row was missing: then none, and _save_states does them)."""
     params: dict[str, dict[str, Any]] = {}
@@ -221,8 +222,8 @@ def _count_not_modified(connection: Connection,
             "b_etag": result.etag, "b_lm": result.last_modified, "b_hash": content_hash}
     if not params:
         return set()
-    if not known.keys() >= params.keys():
-        return set()  # a 304 for a page never stored: let the row-by-row path add it
+    if len(rows_in(connection, _STATE_URLS, params)) != len(params):
+        return set()  # a 304 for a page never stored: let _save_states add it
     connection.execute(_COUNT_NOT_MODIFIED, list(params.values()))
     return set(params)
 
