@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import random
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from feedparser.sanitizer import _sanitize_html
+from feedparser.urls import resolve_relative_uris
 
+import watcher.read.feed as feed_module
 from watcher.errors import ReadError
 from watcher.read import read_feed
+from watcher.read.plainrss import read_plain_rss
 
-FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FEEDS = FIXTURES / "feeds"
 BASE = "https://www.info.gov.hk/gia/rss/general_en.xml"
 
 
@@ -86,3 +93,102 @@ def test_not_a_feed_is_a_read_error(content: bytes) -> None:
 def test_empty_feed_is_no_items() -> None:
     rss = b'<rss version="2.0"><channel><title>t</title></channel></rss>'
     assert read_feed(rss, "application/rss+xml", "https://example.org/rss") == []
+
+
+# --- plain RSS 2.0 without feedparser's machinery: the same items, or it steps aside ---
+
+TEXTS = ["Press release", "  spaced   out  ", "a &amp; b", "&lt;b&gt;bold&lt;/b&gt; x",
+         "<![CDATA[<p>Hi <a href='/x'>there</a></p>]]>", "中文標題", "caf\u00e9",
+         "\u00c3\u00a9t\u00c3\u00a9", "&#128;uro &#x9f;", "tab\there\r\nnew", "&#13;\n", "x > y",
+         "<![CDATA[<script>alert(1)</script>ok]]>", "&lt;script&gt;bad&lt;/script&gt;", "",
+         "&#60;i&#62;it&#60;/i&#62;", "\u00a0nbsp\u3000ideo", "<![CDATA[<img src='rel.png'>]]>"]
+LINKS = ["http://x.org/a/b.htm", "/rel/path.htm", "rel.htm", "  http://x.org/sp  ", "",
+         "https://x.org/q?a=1&amp;b=2", "javascript:alert(1)", "http://x.org/a/../b", "#frag"]
+DATES = ["Tue, 05 Mar 2024 15:00:00 +0800", "2024-03-05T15:00:00Z", "5 March 2024", "garbage",
+         "", "Mon, 31 Feb 2024 10:00:00 GMT", "Sun, 06 Nov 1994 08:49:37"]
+TYPES = ["application/rss+xml", "application/xml", "text/xml", "text/xml; charset=utf-8", "",
+         "application/xml; charset=iso-8859-1", "text/html", "application/atom+xml"]
+DECLARATIONS = ['<?xml version="1.0" encoding="UTF-8"?>\n', "", '<?xml version="1.0"?>',
+                "<?xml version='1.0' encoding='iso-8859-1'?>", '<?xml version="1.1"?>']
+
+
+def _random_feed(rng: random.Random) -> tuple[bytes, str]:
+    items = []
+    for _ in range(rng.randrange(0, 5)):
+        parts = [f"<{tag}>{rng.choice(pool)}</{tag}>"
+                 for tag, pool in (("title", TEXTS), ("link", LINKS), ("description", TEXTS),
+                                   ("pubDate", DATES)) if rng.random() < 0.85]
+        if rng.random() < 0.1:
+            parts.append(rng.choice(["<guid>http://x.org/g</guid>", "<title>again</title>",
+                                     '<link href="x"/>', "<author>a</author>"]))
+        rng.shuffle(parts)
+        items.append("<item>" + rng.choice(["", "\n ", "<!-- c -->"]).join(parts) + "</item>")
+    channel = ["<title>Feed</title>", "<link>http://x.org/</link>"]
+    if rng.random() < 0.7:
+        channel.insert(rng.randrange(3), f"<language>{rng.choice(['en', 'zh-HK', ''])}</language>")
+    version = rng.choice(['version="2.0"', "", 'version="2.0" xmlns:dc="http://purl.org/dc/"'])
+    body = "\n".join(channel + items) if rng.random() < 0.8 else "\n".join(items + channel)
+    document = (rng.choice(DECLARATIONS) + f"<rss {version}><channel>{body}</channel></rss>"
+                + rng.choice(["", "\n", "<junk"]))
+    return document.encode(rng.choice(["utf-8", "utf-8", "latin-1"]), "replace"), rng.choice(TYPES)
+
+
+def _both(content: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    def read() -> object:
+        try:
+            return read_feed(content, content_type, BASE)
+        except ReadError as exc:
+            return str(exc)
+    fast = read()
+    with monkeypatch.context() as patched:
+        patched.setattr(feed_module, "read_plain_rss", lambda *args: None)
+        slow = read()
+    return [fast, slow]
+
+
+def test_plain_rss_reads_what_feedparser_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(5)
+    cases = [_random_feed(rng) for _ in range(600)]
+    cases += [(p.read_bytes(), t) for p in sorted(FIXTURES.rglob("*.xml"))
+              for t in ("application/rss+xml", "text/xml")]
+    taken = 0
+    for content, content_type in cases:
+        fast, slow = _both(content, content_type, monkeypatch)
+        assert fast == slow, content
+        taken += read_plain_rss(content, content_type or "application/xml", BASE) is not None
+    assert taken > 150  # the fast path was exercised, not only declined
+
+
+def test_the_bench_and_gia_feeds_take_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import server  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(bench))
+    feed = server.Site(300).feed(0, "http://127.0.0.1:9")
+    gia = FIXTURES / "sources" / "gia" / "gia" / "rss" / "general_zh.xml"
+    for content, content_type in ((feed, "application/rss+xml"), (gia.read_bytes(), "text/xml")):
+        assert read_plain_rss(content, content_type, BASE) is not None
+        fast, slow = _both(content, content_type, monkeypatch)
+        assert fast == slow
+
+
+def test_markup_free_text_shortcut_is_what_feedparser_does() -> None:
+    # plainrss skips resolve_relative_uris and _sanitize_html for text without < or &.
+    rng = random.Random(3)
+    alphabet = [*"ab \n\r\t>\"'=/;:!?-_.,()[]#%+*\\`~|^$@09", "é", "中", "\u00a0", "\x85", "]]>"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(30))).strip()
+        resolved = resolve_relative_uris(text, "http://x/a/", "utf-8", "text/html")
+        assert resolved == text
+        assert _sanitize_html(resolved, "utf-8", "text/html") == text.strip().replace("\r\n", "\n")
+
+
+def test_a_body_naming_a_local_file_is_parsed_not_opened(tmp_path: Path) -> None:
+    # feedparser opens bytes that name a file; read_feed hands it a stream instead.
+    secret = tmp_path / "secret.xml"
+    secret.write_bytes(b"<rss version='2.0'><channel><item><title>secret</title>"
+                       b"<link>http://x/s</link></item></channel></rss>")
+    with pytest.raises(ReadError):
+        read_feed(str(secret).encode(), "text/plain", BASE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import time
 import warnings
@@ -16,6 +17,7 @@ from watcher.errors import ReadError
 from watcher.models import FeedItem
 from watcher.read.dates import parse_date
 from watcher.read.language import normalise_language
+from watcher.read.plainrss import read_plain_rss
 from watcher.read.text import html_fragment_text, one_line
 
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
@@ -30,8 +32,14 @@ def read_feed(content: bytes, content_type: str, base_url: str) -> list[FeedItem
         with warnings.catch_warnings():
             # feedparser and bs4 warn about odd input; odd input is this module's job.
             warnings.simplefilter("ignore")
+            plain = read_plain_rss(content, content_type or "application/xml", base_url)
+            if plain is not None:  # feedparser's entries, built a hundred times faster
+                language = normalise_language(plain.language)
+                return [_item(entry, base_url, language) for entry in plain.entries]
             parsed = feedparser.parse(
-                content,  # always bytes: given a str that looks like a URL it would fetch it
+                # A stream: given bytes it first tries them as a file name (and a str that
+                # looks like a URL, it would fetch).
+                io.BytesIO(content),
                 response_headers={
                     "content-type": content_type or "application/xml",
                     "content-location": base_url,
