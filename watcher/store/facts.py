@@ -1,4 +1,8 @@
-"""Documents, snapshots, facts and changes: what a poll writes, in the caller's transaction."""
+"""Documents, snapshots, facts and changes: what a poll writes, in the caller's transaction.
+
+The one-row functions here are the reference for what a page leaves in the store; a
+poll's pages go through ``watcher.store.chunk.ChunkWriter``, which gives the same answers
+and rows with a few queries and bulk statements per chunk (tests compare the two)."""
 
 from __future__ import annotations
 
