@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +14,8 @@ import pytest
 from watcher.config.sources import Entries, Reader
 from watcher.errors import ReadError
 from watcher.read import read_entries, read_links, read_page
+from watcher.read import text as text_module
+from watcher.read.language import detect_language
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 HK = ZoneInfo("Asia/Hong_Kong")
@@ -191,3 +195,39 @@ def test_parsing_only_the_selected_ids_reads_the_same_document() -> None:
     no_headline = read_page(page("read_gia_en.html"), "text/html", url=RELEASE, source="s",
                             reader=Reader(title="#missing", body="#pressrelease"))
     assert no_headline.title == strained.title  # falls back to <title>, as in full parsing
+
+
+# --- text tidying and language detection: the fast forms against the readable ones ---
+
+PLAIN_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
+
+
+def plain_tidy(raw: str) -> str:
+    """read.text._tidy as it was written before it skipped lone spaces."""
+    paragraphs: list[str] = []
+    for block in re.split(r"\x00|\n[ \t\u00a0\u3000]*\n", raw):
+        lines = [PLAIN_SPACES.sub(" ", line).strip() for line in block.split("\n")]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
+
+
+def plain_language(text: str) -> str:
+    sample = text[:20_000]
+    cjk = len(re.sub(r"[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+", "",
+                     sample))
+    latin = len(re.sub(r"[^A-Za-z]+", "", sample))
+    return "zh" if cjk and cjk / (cjk + latin) >= 0.2 else "en"
+
+
+def test_tidy_and_language_are_the_plain_forms() -> None:
+    rng = random.Random(11)
+    alphabet = [*"ab Z.\n\n\t\r\f\v\x00 ", "\u00a0", "\u3000", "\u200b", "\x85", "\u2028",
+                "中", "文", "  ", "\n \n", "\n\u3000\n", "é"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
+             for _ in range(4000)]
+    texts += [p.read_text("utf-8", "replace") for p in sorted(PAGES.glob("*.html"))]
+    for raw in texts:
+        assert text_module._tidy(raw) == plain_tidy(raw), repr(raw)
+        assert detect_language(raw) == plain_language(raw), repr(raw)

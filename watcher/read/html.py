@@ -14,8 +14,10 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import soupsieve
 from bs4 import BeautifulSoup, Tag
 from bs4.filter import SoupStrainer
 from lxml import etree  # type: ignore[import-untyped]
@@ -24,7 +26,7 @@ from soupsieve import SelectorSyntaxError
 from watcher.config.sources import Entries, Reader
 from watcher.errors import ReadError
 from watcher.models import Document, FeedItem
-from watcher.read.byid import ById, parse_ids, read_by_id
+from watcher.read.byid import ById, drop_matchers, parse_ids, read_by_id, sibling_chain
 from watcher.read.dates import find_gia_date, parse_date
 from watcher.read.decode import decode
 from watcher.read.language import detect_language
@@ -57,8 +59,9 @@ def read_page(
     with _reading(url):
         reader = reader or Reader()
         ids = _strainable_ids(reader)
-        found = parse_ids(_no_nul(markup), ids) if ids else None
-        fast = _read_by_id(found, reader, url) if found is not None else None
+        fast, found = _read_by_id(_no_nul(markup), reader, ids, url) if ids else (None, None)
+        if fast is None and ids is None and _sibling_drops(reader):
+            fast = _read_as_whole_page(_no_nul(markup), reader, url)
         if fast is not None:
             return Document(
                 url=url,
@@ -184,12 +187,58 @@ def _parse(markup: str, only_ids: frozenset[str] | None = None,
     return BeautifulSoup(markup, "lxml")
 
 
-def _read_by_id(found: list[etree._Element], reader: Reader, url: str) -> ById | None:
+def _read_by_id(markup: str, reader: Reader, ids: frozenset[str],
+                url: str) -> tuple[ById | None, list[etree._Element] | None]:
+    """The page read with lxml alone; else (None, the id'd elements for bs4 to build, or
+    None when lxml cannot parse the page at all)."""
+    drop = drop_matchers(reader.drop)
+    if drop is None:
+        return None, parse_ids(markup, ids)
     try:
-        return read_by_id(found, title=reader.title, body=reader.body or "",
-                          date=reader.date, drop=reader.drop)
+        return read_by_id(markup, title=reader.title, body=reader.body or "",
+                          date=reader.date, drop=drop), None
     except LookupError as exc:
         raise ReadError(url, f"body selector {reader.body!r} matched nothing") from exc
+
+
+def _sibling_drops(reader: Reader) -> bool:
+    """An id-only reader that parses the whole page only because a ``drop`` selector joins
+    siblings (``div.mB15.f15 ~ div``, as GIA's sources do)."""
+    selectors = [s for s in (reader.title, reader.body, reader.date) if s]
+    parts = [p.strip() for p in ",".join(reader.drop).split(",") if p.strip()]
+    return (bool(reader.body) and all(_ID_ONLY.match(s) for s in selectors)
+            and any("~" in p for p in parts) and all(sibling_chain(p) for p in parts)
+            and _soupsieve_accepts((*selectors, ",".join(reader.drop))))
+
+
+@lru_cache(maxsize=256)
+def _soupsieve_accepts(selectors: tuple[str, ...]) -> bool:
+    """Whether bs4 would read these selectors rather than report them as invalid."""
+    try:
+        for selector in selectors:
+            soupsieve.compile(selector)
+    except SelectorSyntaxError:
+        return False
+    return True
+
+
+def _read_as_whole_page(markup: str, reader: Reader, url: str) -> ById | None:
+    """The lxml reading of such a page when it is certain to be what bs4 reads from the
+    whole page: the siblings a ``~`` selector looks at lie inside the element read, and
+    the two differ only where bs4 reads a date selector's text, falls back to the page's
+    <title> or empties a title or body that ``drop`` removes (then this answers None and
+    bs4 reads the page)."""
+    if reader.date:
+        return None
+    drop = drop_matchers(reader.drop)
+    if drop is None:
+        return None
+    try:
+        fast = read_by_id(markup, title=reader.title, body=reader.body or "", date=None,
+                          drop=drop)
+    except LookupError:
+        return None  # bs4 reports it, in its own words
+    return fast if fast is not None and fast.title and not fast.scope_dropped else None
 
 
 def _fragments(found: list[etree._Element]) -> str:

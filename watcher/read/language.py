@@ -15,11 +15,13 @@ _ZH_SHARE = 0.2
 def detect_language(text: str) -> str:
     """``"zh"`` when Han characters make up a fair share of the letters, else ``"en"``."""
     sample = text[:20_000]
+    if sample.isascii():
+        return "en"  # no Han character at all (a quick test in C)
     cjk = len(_NOT_CJK.sub("", sample))
+    if not cjk:
+        return "en"  # before counting letters: a match per word in English prose
     latin = len(_NOT_LATIN.sub("", sample))
-    if cjk and cjk / (cjk + latin) >= _ZH_SHARE:
-        return "zh"
-    return "en"
+    return "zh" if cjk / (cjk + latin) >= _ZH_SHARE else "en"
 
 
 def normalise_language(tag: str | None) -> str | None:

@@ -32,8 +32,17 @@ _SKIP = frozenset(
     {"script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title"}
 )
 _NON_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000\u200b]+")
+# Runs of spacing (of " \t\r\f\v\u00a0\u3000\u200b") that tidy collapses to one space,
+# except a lone " ", which is already what it would become: prose has one between every
+# two words, and a substitution per word was most of the cost of tidying.
+_SPACE_RUNS = re.compile(
+    r"[\t\r\f\v\u00a0\u3000\u200b][ \t\r\f\v\u00a0\u3000\u200b]*"
+    r"| [ \t\r\f\v\u00a0\u3000\u200b]+"
+)
+_ODD_SPACES = ("\t", "\r", "\f", "\v", "\u00a0", "\u3000", "\u200b")
+_DOUBLE_SPACES = re.compile("  +")  # a literal start: the regex engine skips to each run
 _BREAK = "\x00"  # paragraph marker; NULs never survive into the text (see element_text)
+_PARAGRAPH = re.compile(rf"{_BREAK}|\n[ \t\u00a0\u3000]*\n")
 
 
 def element_text(element: Tag | BeautifulSoup) -> str:
@@ -75,11 +84,20 @@ def one_line(text: str) -> str:
 
 
 def _tidy(raw: str) -> str:
+    if not any(odd in raw for odd in _ODD_SPACES):
+        # Only plain spaces: collapsing their runs first changes no paragraph break (those
+        # ask for any number of spaces between two newlines), so do it in one pass.
+        return _paragraphs(_DOUBLE_SPACES.sub(" ", raw), None)
+    return _paragraphs(raw, _SPACE_RUNS)
+
+
+def _paragraphs(raw: str, spaces: re.Pattern[str] | None) -> str:
     paragraphs: list[str] = []
     # Two line breaks in a row (GIA's <br><br>) also end a paragraph.
-    for block in re.split(rf"{_BREAK}|\n[ \t\u00a0\u3000]*\n", raw):
-        lines = [_SPACES.sub(" ", line).strip() for line in block.split("\n")]
-        text = "\n".join(line for line in lines if line)
+    for block in _PARAGRAPH.split(raw):
+        # Spacing runs never hold a newline, so one pass per block is one pass per line.
+        collapsed = spaces.sub(" ", block) if spaces else block
+        text = "\n".join(line for line in map(str.strip, collapsed.split("\n")) if line)
         if text:
             paragraphs.append(text)
     return "\n\n".join(paragraphs)
