@@ -85,6 +85,7 @@ class Fetched:
     # How many leading results are the list or feed request, logged even when unchanged
     # (a followed page's unchanged answer is only counted on its page state).
     list_results: int = 1
+    more: bool = False  # more chunks of this poll follow (fetch_chunks sets it)
 
 
 def _hash(content: bytes) -> str:
@@ -131,10 +132,12 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     items = items[: source.max_items]
     states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
     chunk = fetched
+    del fetched  # the first chunk is dropped once stored, like the others
     for start in range(0, max(len(items), 1), chunk_size):
         await _follow_chunk(rt, source, items[start : start + chunk_size], states, chunk,
                             report)
         if len(chunk.pages) >= chunk_size or start + chunk_size >= len(items):
+            chunk.more = start + chunk_size < len(items)
             yield chunk
             chunk = Fetched(list_results=0)
 
@@ -243,7 +246,11 @@ async def fetch_chunks(rt: Runtime, source: SourceBase, report: PollReport, *,
         await _documents_in_page(rt, documents, result, fetched)
     if items:
         assert isinstance(source, RssSource | HtmlSource)
-        async for chunk in _follow(rt, source, items, fetched, report, chunk_size):
+        follow = _follow(rt, source, items, fetched, report, chunk_size)
+        # _follow alone holds the first chunk (and the list response) now: held here too,
+        # its pages would stay in memory until the whole poll ends.
+        del fetched, result
+        async for chunk in follow:
             yield chunk
     else:
         yield fetched
@@ -431,24 +438,25 @@ CHUNK_SIZE = 100  # followed items fetched, read, extracted and stored together
 
 async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, alert: bool,
                           started: datetime, chunk_size: int) -> None:
-    """Fetch chunk k+1 while chunk k is extracted and stored; the last chunk is final."""
-    previous: Fetched | None = None
+    """Fetch chunk k+1 while chunk k is extracted and stored; the last chunk is final.
+    A chunk goes to storage as soon as it is fetched (the generator says whether more
+    follow), so a poll holds two chunks at most, not a third one waiting its turn."""
     storing: asyncio.Task[None] | None = None
+    final = False
     try:
         async with aclosing(fetch_chunks(rt, source, report, chunk_size=chunk_size)) as chunks:
             async for chunk in chunks:
                 if storing is not None:
                     await storing
-                if previous is not None:
-                    storing = asyncio.create_task(asyncio.to_thread(
-                        _extract_and_store, rt, source, previous, report, alert, started,
-                        False))
-                previous = chunk
+                final = not chunk.more
+                storing = asyncio.create_task(asyncio.to_thread(
+                    _extract_and_store, rt, source, chunk, report, alert, started, final))
         if storing is not None:
             await storing
             storing = None
-        await asyncio.to_thread(_extract_and_store, rt, source, previous or Fetched(), report,
-                                alert, started, True)
+        if not final:  # no chunk said it was the last: the poll is still recorded once
+            await asyncio.to_thread(_extract_and_store, rt, source, Fetched(list_results=0),
+                                    report, alert, started, True)
     finally:
         if storing is not None and not storing.done():
             # Fetching failed while a chunk was being stored: let it finish (it is a

@@ -1,0 +1,82 @@
+"""A poll's memory is two chunks of pages, whatever the number of items: the chunk being
+fetched and the one being stored. A chunk that is stored is dropped (the first one, which
+holds the feed request, too), and none waits in memory for its turn to be stored."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.http_server import LocalServer, Reply
+from watcher import pipeline
+from watcher.pipeline import Fetched, PollReport, poll_source
+from watcher.runtime import Runtime
+from watcher.settings import Settings
+
+PAGES = 9
+
+
+@pytest.fixture
+def site() -> Iterator[LocalServer]:
+    with LocalServer() as server:
+        items = "".join(f"<item><title>Release {i}</title><link>{server.base_url}/p/{i}.htm"
+                        f"</link></item>" for i in range(PAGES))
+        server.routes["/feed.xml"] = Reply(
+            200, {"Content-Type": "application/rss+xml"},
+            (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+             f"<link>{server.base_url}/</link><description>d</description>{items}"
+             "</channel></rss>").encode())
+        for i in range(PAGES):
+            server.routes[f"/p/{i}.htm"] = Reply(
+                200, {"Content-Type": "text/html; charset=utf-8"},
+                (f'<html><body><span id="PRHeadlineSpan">Release {i}</span><span '
+                 f'id="pressrelease">Notice {i}: the office reopens on Monday.</span>'
+                 "</body></html>").encode())
+        yield server
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, site: LocalServer) -> Runtime:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "feed.yaml").write_text(
+        f"name: feed\nkind: rss\nurl: {site.url('/feed.xml')}\ninterval: 15m\n"
+        "follow:\n  title: \"span#PRHeadlineSpan\"\n  body: \"span#pressrelease\"\n")
+    rt = Runtime.load(Settings(
+        database_url=f"sqlite:///{tmp_path / 'watcher.db'}", sources_dir=sources,
+        rules_dir=Path("rules").resolve(), notify="", per_host_delay_s=0,
+        per_host_concurrency=4, obey_robots=False, fetch_retries=0))
+    rt.init_database()
+    return rt
+
+
+def test_a_poll_holds_two_chunks_at_most(runtime: Runtime,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    chunks: dict[int, weakref.ref[Fetched]] = {}  # Fetched is unhashable (a dataclass)
+    alive: list[int] = []
+    follow_chunk = pipeline._follow_chunk
+
+    async def counting(rt: Runtime, source: Any, items: Any, states: Any, fetched: Fetched,
+                       report: PollReport) -> None:
+        chunks[id(fetched)] = weakref.ref(fetched)
+        gc.collect()  # a stored chunk may sit in a reference cycle of finished tasks
+        alive.append(sum(1 for ref in chunks.values() if ref() is not None))
+        await follow_chunk(rt, source, items, states, fetched, report)
+
+    monkeypatch.setattr(pipeline, "_follow_chunk", counting)
+
+    async def poll() -> PollReport:
+        async with runtime.network():
+            return await poll_source(runtime, runtime.sources["feed"], force=True,
+                                     chunk_size=1)
+
+    report = asyncio.run(poll())
+    assert report.error is None and report.documents == PAGES  # every chunk was stored
+    assert len(alive) == PAGES
+    assert max(alive) <= 2, alive  # fetching chunk k+1 while chunk k is stored, no more
