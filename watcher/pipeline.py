@@ -433,7 +433,11 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     return report
 
 
-CHUNK_SIZE = 100  # followed items fetched, read, extracted and stored together
+# Followed items fetched, read, extracted and stored together. A poll holds two chunks of
+# bodies and their text, and polls run side by side: at 5 polls of 1,000 bench pages, 100
+# made the daemon peak at 206 MB and 25 at ~150 MB; the extra transactions cost ~0.1 ms
+# of CPU per page (extract + store, 1,000 cold pages: 1.6 s either way within noise).
+CHUNK_SIZE = 25
 
 
 async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, alert: bool,
