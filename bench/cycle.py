@@ -6,6 +6,10 @@ run; the daemon pays that once and then polls. This process loads the runtime on
 cycle (every source polled, the outbox dispatched) per line read on stdin and prints
 one JSON line per cycle: wall and CPU seconds of the cycle, peak RSS (VmHWM) of the process so
 far, and the poll summary. It stops at end of input, or after ``--max-cycles``.
+
+As the daemon does, it caps malloc's arenas before polling and hands free memory back
+after the last poll of a cycle (watcher.memory), and it imports the daemon's own modules
+(watcher.schedule, with APScheduler) so that their size counts in the peak.
 """
 
 from __future__ import annotations
@@ -35,8 +39,12 @@ def peak_rss_mb() -> float:
 
 
 async def serve(max_cycles: int) -> None:
+    import watcher.schedule  # noqa: F401  (the daemon's modules are resident in `watcher run`)
+    from watcher.memory import limit_malloc_arenas, release_free_memory
     from watcher.pipeline import dispatch_outbox, poll_source
     from watcher.runtime import Runtime
+
+    limit_malloc_arenas()
 
     runtime = Runtime.load()
     runtime.init_database()
@@ -49,6 +57,7 @@ async def serve(max_cycles: int) -> None:
             wall, cpu = time.perf_counter(), time.process_time()
             reports = await asyncio.gather(
                 *(poll_source(runtime, s, force=True) for s in runtime.sources.values()))
+            release_free_memory()  # as Daemon._poll does after the last poll in flight
             polled = time.perf_counter()
             dispatch = await dispatch_outbox(runtime, limit=1000)
             print(json.dumps({

@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import store
 from watcher.cadence import TIMEZONE, trigger_for
 from watcher.errors import ConfigError
+from watcher.memory import limit_malloc_arenas, release_free_memory
 from watcher.pidfile import pid_file_path, remove_pid, write_pid
 from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.runtime import Runtime
@@ -86,6 +87,8 @@ class Daemon:
         if source is None:
             return
         await self._tracked(poll_source(self.runtime, source))
+        if not self.in_flight:  # the last poll running: its pages are garbage now
+            release_free_memory()
 
     async def _dispatch(self) -> None:
         if not self.stopping.is_set():
@@ -138,6 +141,7 @@ class Daemon:
 
     # -- life cycle ------------------------------------------------------------------
     async def run(self) -> None:
+        limit_malloc_arenas()  # before the worker threads that read and store pages start
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
