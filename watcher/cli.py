@@ -26,6 +26,7 @@ from watcher.delivery import commands as delivery_commands
 from watcher.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
+from watcher.memory import limit_malloc_arenas
 from watcher.runtime import Runtime
 from watcher.settings import Settings
 from watcher.store import outbox as outbox_store
@@ -97,6 +98,7 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     setup_logging(log_format or Settings().log_format, verbose)
+    limit_malloc_arenas()  # before any worker thread allocates (watcher.memory says why)
 
 
 @app.command()
