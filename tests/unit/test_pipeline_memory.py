@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,18 +59,17 @@ def runtime(tmp_path: Path, site: LocalServer) -> Runtime:
 
 def test_a_poll_holds_two_chunks_at_most(runtime: Runtime,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    chunks: dict[int, weakref.ref[Fetched]] = {}  # Fetched is unhashable (a dataclass)
-    alive: list[int] = []
-    follow_chunk = pipeline._follow_chunk
+    created: list[weakref.ref[Fetched]] = []
+    alive: list[int] = []  # chunks alive each time a chunk is made, itself included
 
-    async def counting(rt: Runtime, source: Any, items: Any, states: Any, fetched: Fetched,
-                       report: PollReport) -> None:
-        chunks[id(fetched)] = weakref.ref(fetched)
-        gc.collect()  # a stored chunk may sit in a reference cycle of finished tasks
-        alive.append(sum(1 for ref in chunks.values() if ref() is not None))
-        await follow_chunk(rt, source, items, states, fetched, report)
+    class Counted(Fetched):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            gc.collect()  # a stored chunk may sit in a reference cycle of finished tasks
+            alive.append(1 + sum(1 for ref in created if ref() is not None))
+            created.append(weakref.ref(self))
 
-    monkeypatch.setattr(pipeline, "_follow_chunk", counting)
+    monkeypatch.setattr(pipeline, "Fetched", Counted)
 
     async def poll() -> PollReport:
         async with runtime.network():
@@ -80,3 +80,33 @@ def test_a_poll_holds_two_chunks_at_most(runtime: Runtime,
     assert report.error is None and report.documents == PAGES  # every chunk was stored
     assert len(alive) == PAGES
     assert max(alive) <= 2, alive  # fetching chunk k+1 while chunk k is stored, no more
+
+
+def test_a_slow_page_does_not_hold_back_the_requests_behind_it(
+        runtime: Runtime, site: LocalServer) -> None:
+    """Requests flow through a pipe, not in batches: while page 0 takes its time, the
+    pages behind it (beyond its chunk) are fetched on the other connections."""
+    site.routes["/p/0.htm"] = Reply(200, {"Content-Type": "text/html; charset=utf-8"},
+                                    b'<html><body><span id="PRHeadlineSpan">Slow</span>'
+                                    b'<span id="pressrelease">Late.</span></body></html>',
+                                    delay_s=1.0)
+    arrivals: list[tuple[str, float]] = []
+    original = site._next_reply
+
+    def noting(path: str) -> Reply | None:
+        arrivals.append((path, time.monotonic()))
+        return original(path)
+
+    site._next_reply = noting  # type: ignore[method-assign]
+
+    async def poll() -> PollReport:
+        async with runtime.network():
+            return await poll_source(runtime, runtime.sources["feed"], force=True,
+                                     chunk_size=2)
+
+    report = asyncio.run(poll())
+    assert report.error is None
+    slow_at = next(at for path, at in arrivals if path == "/p/0.htm")
+    meanwhile = [path for path, at in arrivals if path != "/p/0.htm" and at < slow_at + 0.8]
+    # A batch of two would wait for page 0 before asking for page 2.
+    assert len(meanwhile) >= 5, meanwhile
