@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from watcher.store.tables import OutboxRow
@@ -50,20 +50,25 @@ def enqueue(session: Session, *, change_id: int | None, source_id: int | None, r
             now: datetime, alert_key: str | None = None, route: str | None = None,
             not_before: datetime | None = None) -> bool:
     """Add a delivery unless one with the same dedup key exists. True if added.
-    ``not_before`` holds it back (a digest's time, the end of quiet hours)."""
-    exists = session.exec(select(OutboxRow.id).where(OutboxRow.dedup_key == dedup_key)).first()
-    if exists is not None:
-        return False
-    row = OutboxRow(change_id=change_id, source_id=source_id, rule_id=rule_id, target=target,
-                    dedup_key=dedup_key[:700], subject=subject, body=body, severity=severity,
-                    created_at=now, next_attempt_at=max(now, not_before or now),
-                    alert_key=alert_key[:600] if alert_key else None, route=route)
-    try:
-        with session.begin_nested():  # a concurrent replica may insert the same key first
-            session.add(row)
-    except IntegrityError:
-        return False
-    return True
+    ``not_before`` holds it back (a digest's time, the end of quiet hours).
+
+    One INSERT ... ON CONFLICT DO NOTHING on the unique dedup key: a key already queued,
+    by this poll or by a concurrent replica, adds nothing (a lookup, a savepoint and an
+    ORM flush per alert cost ~2.5 ms each in the benchmark)."""
+    values = {
+        "change_id": change_id, "source_id": source_id, "rule_id": rule_id, "target": target,
+        "dedup_key": dedup_key[:700], "subject": subject, "body": body, "severity": severity,
+        "status": PENDING, "attempts": 0, "created_at": now,
+        "next_attempt_at": max(now, not_before or now),
+        "alert_key": alert_key[:600] if alert_key else None, "route": route,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = OutboxRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    statement = insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["dedup_key"]).returning(table.c.id)
+    # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT.
+    return session.execute(statement).first() is not None
 
 
 def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
