@@ -21,7 +21,6 @@ and ``store_poll`` do the whole poll at once, for callers that want exactly that
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
@@ -39,6 +38,7 @@ from watcher.delivery.enqueue import enqueue_alerts
 from watcher.diff import compare, diff
 from watcher.errors import ReadError
 from watcher.extract import extract
+from watcher.fetch import content_hash as _hash  # one hash for page states and the short cut
 from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_entries, read_feed, read_links, read_page
 from watcher.rules import Event, evaluate
@@ -90,10 +90,6 @@ class Fetched:
     # (a followed page's unchanged answer is only counted on its page state).
     list_results: int = 1
     more: bool = False  # more chunks of this poll follow (fetch_chunks sets it)
-
-
-def _hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 async def _fetch(rt: Runtime, url: str, states: dict[str, fact_store.PageState],
