@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
+from watcher.apprise_plugins import prepare_apprise
 from watcher.config.targets import Target
 from watcher.render import text_to_html
 
@@ -53,6 +54,7 @@ def privacy_url(url: str) -> str:
     Apprise cannot parse it (an unparseable URL may still hold a secret)."""
     import apprise
 
+    prepare_apprise([url])
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin:
         return str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
@@ -65,6 +67,7 @@ def format_for(url: str) -> BodyFormat:
     plugin's own first choice (email -> html, slack -> markdown, json -> text)."""
     import apprise
 
+    prepare_apprise([url])
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if not plugin:
         return "text"
@@ -135,6 +138,7 @@ def send(
     import apprise
 
     try:
+        prepare_apprise([target.url])
         text, declared = prepare_body(body, body_format, format_for(target.url))
         sender = apprise.Apprise()
         if not sender.add(target.url):

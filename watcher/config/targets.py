@@ -40,6 +40,7 @@ from typing import Any
 
 import yaml
 
+from watcher.apprise_plugins import prepare_apprise, require_all_plugins
 from watcher.config.yamlload import Located, describe, load_documents, raise_all
 from watcher.errors import ConfigError
 
@@ -69,14 +70,16 @@ def load_targets(setting: str) -> list[Target]:
 
 def parse_target_urls(value: str) -> list[Target]:
     """Targets from Apprise URLs separated by spaces or commas."""
-    # Apprise is imported only when targets are configured: it is 4 MB, and its plugins
-    # (all of them, loaded on first use) 12 MB more, which the console target never needs.
+    # Apprise is imported only when targets are configured: it is 4 MB, which the console
+    # target never needs; of its plugins only those the URLs name are loaded (see
+    # watcher.apprise_plugins).
     import apprise
     from apprise.utils.parse import parse_urls
 
     targets: list[Target] = []
     errors: list[ConfigError] = []
     urls: list[str] = parse_urls(value)  # type: ignore[no-untyped-call]
+    prepare_apprise(urls)
     for number, url in enumerate(urls, start=1):
         service = apprise.Apprise.instantiate(url)
         if service is None:
@@ -145,6 +148,9 @@ def _entry_targets(settings: dict[str, Any], entry: Any, number: int) -> list[Ta
                 f"(URL: {{tag: ...}}), got {_entry_shape(entry)}")
     import apprise  # only when targets are configured (see parse_target_urls)
 
+    # Apprise reads the entry with its global settings, which may name services in ways
+    # watcher does not parse; it gets every plugin, as it would reading the file itself.
+    require_all_plugins()
     text = yaml.safe_dump({**settings, "urls": [entry]})
     parsed: tuple[list[Any], list[str]] = apprise.ConfigBase.config_parse_yaml(text)
     services = parsed[0]

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 
+from watcher.apprise_plugins import prepare_apprise
+
 SLACK_INTERVAL = timedelta(seconds=1)
 
 
@@ -20,6 +22,7 @@ def interval_for(url: str) -> timedelta | None:
     import apprise
     from apprise.plugins.slack import NotifySlack
 
+    prepare_apprise([url])
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     return SLACK_INTERVAL if isinstance(plugin, NotifySlack) else None
 
