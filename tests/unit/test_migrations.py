@@ -23,7 +23,7 @@ from sqlmodel import SQLModel
 
 import watcher.store.tables  # noqa: F401  (registers the models' tables)
 from watcher import store
-from watcher.store.engine import alembic_config
+from watcher.store.engine import SCHEMA_HEAD, alembic_config
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config("sqlite://"))
 REVISIONS = [r.revision for r in reversed(list(SCRIPTS.walk_revisions()))]  # oldest first
@@ -53,6 +53,13 @@ def current_revision(engine: Engine) -> str | None:
 def test_revisions_form_one_line() -> None:
     assert len(SCRIPTS.get_heads()) == 1
     assert REVISIONS[0] == "0001"
+
+
+def test_schema_head_constant_is_alembics_head() -> None:
+    # migrate() trusts SCHEMA_HEAD to skip Alembic on an up-to-date database: a new
+    # revision in db/migrations/versions must bump it in watcher/store/engine.py.
+    assert SCRIPTS.get_current_head() == SCHEMA_HEAD, (
+        f"set SCHEMA_HEAD = {SCRIPTS.get_current_head()!r} in watcher/store/engine.py")
 
 
 def test_upgrade_from_empty_equals_the_models(engine: Engine) -> None:

@@ -3,7 +3,9 @@
 SQLite gets WAL mode and a busy timeout so that ``watcher log`` can read while the
 daemon writes; PostgreSQL needs nothing special. The schema is owned by the Alembic
 revisions in ``db/migrations``: ``migrate()`` is what ``watcher init`` and ``watcher run``
-call, and it is a no-op on an up-to-date database.
+call. On a database already at ``SCHEMA_HEAD`` it reads one row and returns without
+importing Alembic, which would otherwise stay resident (about 9 MB with Mako) for the
+whole life of the daemon.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 from watcher.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
+# The newest revision in db/migrations/versions. Bump it with every new revision:
+# tests/unit/test_schema_head.py compares it with Alembic's own head.
+SCHEMA_HEAD = "0003"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Per connection, in KiB when negative: 1 MiB instead of SQLite's default 2 MiB. The
 # daemon's worker threads each hold a pooled connection, and each cache fills up to its
@@ -67,8 +72,19 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision."""
+    """Create or upgrade the schema to the newest revision.
+
+    A database at ``SCHEMA_HEAD`` costs two small queries and no lock; only otherwise is
+    Alembic imported (and, on PostgreSQL, the replicas' init lock taken)."""
+    if _at_head(engine):
+        return
+    upgrade(engine)
+
+
+def upgrade(engine: Engine) -> None:
+    """Alembic's upgrade to head, in this process; replicas take turns (serialize_init)."""
     from alembic import command
+    from alembic.util import CommandError
 
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
@@ -76,8 +92,38 @@ def migrate(engine: Engine) -> None:
             serialize_init(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    # CommandError: e.g. a revision this release does not know (a newer one migrated it).
+    except (SQLAlchemyError, CommandError) as exc:
+        raise _migration_error(exc) from exc
+
+
+def _at_head(engine: Engine) -> bool:
+    try:
+        return schema_is_current(engine)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}") from exc
+        raise _migration_error(exc) from exc
+
+
+def _migration_error(exc: Exception) -> StoreError:
+    return StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}")
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether Alembic's version table holds exactly ``SCHEMA_HEAD``, read with plain
+    SQLAlchemy. No lock: a replica migrating meanwhile has not committed its new revision,
+    so this reads the old one (or no table) and the caller takes the locked path."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return False
+        versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+        return [row[0] for row in versions] == [SCHEMA_HEAD]
+
+
+def is_in_memory(engine: Engine) -> bool:
+    """An SQLite database that lives in this process only (``sqlite://``, ``:memory:``)."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and (
+        url.database in (None, "", ":memory:") or url.query.get("mode") == "memory")
 
 
 # Replicas starting together on one PostgreSQL database take turns at migrating, seeding
