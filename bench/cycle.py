@@ -47,7 +47,7 @@ async def serve(max_cycles: int) -> None:
     limit_malloc_arenas()
 
     runtime = Runtime.load()
-    runtime.init_database()
+    runtime.init_database(isolated_migration=True)  # as `watcher run`: no Alembic resident
     loop = asyncio.get_running_loop()
     async with runtime.network():
         for _ in range(max_cycles):

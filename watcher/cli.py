@@ -67,10 +67,10 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
-def load_runtime(init: bool = True) -> Runtime:
+def load_runtime(init: bool = True, isolated_migration: bool = False) -> Runtime:
     runtime = Runtime.load(Settings())
     if init:
-        runtime.init_database()
+        runtime.init_database(isolated_migration=isolated_migration)
     return runtime
 
 
@@ -165,7 +165,9 @@ def run(
         if log_format not in ("human", "json"):
             raise fail(f"--log-format {log_format!r}: use human or json")
         setup_logging(log_format, logging.getLogger().level == logging.DEBUG)
-    runtime = guarded(load_runtime)
+    # A schema upgrade runs in a child process: Alembic would stay resident for the
+    # daemon's whole life (about 11 MB) for a few moments' work.
+    runtime = guarded(lambda: load_runtime(isolated_migration=True))
     sock, web = None, None
     if http:
         # Only with --http: the endpoint brings uvicorn and Starlette (3 MB) to a daemon

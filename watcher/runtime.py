@@ -128,10 +128,13 @@ class Runtime:
         return SendResult(ok=False, error=f"target {target_name} is no longer configured")
 
     # -- database ------------------------------------------------------------------
-    def init_database(self) -> int:
+    def init_database(self, isolated_migration: bool = False) -> int:
         """Create or upgrade the schema, seed the baseline and register the sources.
-        Returns how many baseline rows changed (0 on a second run)."""
-        store.migrate(self.engine)
+        Returns how many baseline rows changed (0 on a second run).
+
+        ``isolated_migration`` (the daemon): a needed upgrade runs in a child process, so
+        that Alembic is never resident in the long-running one (store.migrate)."""
+        store.migrate(self.engine, isolated=isolated_migration)
         with store.transaction(self.engine) as session:
             store.serialize_init(session)  # replicas starting together take turns
             changed = seed_baseline(

@@ -4,8 +4,9 @@ SQLite gets WAL mode and a busy timeout so that ``watcher log`` can read while t
 daemon writes; PostgreSQL needs nothing special. The schema is owned by the Alembic
 revisions in ``db/migrations``: ``migrate()`` is what ``watcher init`` and ``watcher run``
 call. On a database already at ``SCHEMA_HEAD`` it reads one row and returns without
-importing Alembic, which would otherwise stay resident (about 9 MB with Mako) for the
-whole life of the daemon.
+importing Alembic, which would otherwise stay resident (about 11 MB with Mako) for the
+whole life of the daemon; the daemon runs a needed upgrade in a child process
+(watcher.store.schema_upgrade) for the same reason.
 """
 
 from __future__ import annotations
@@ -71,12 +72,23 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, *, isolated: bool = False) -> None:
     """Create or upgrade the schema to the newest revision.
 
-    A database at ``SCHEMA_HEAD`` costs two small queries and no lock; only otherwise is
-    Alembic imported (and, on PostgreSQL, the replicas' init lock taken)."""
+    A database at ``SCHEMA_HEAD`` costs two small queries and no lock. Otherwise Alembic
+    upgrades it, in this process, or with ``isolated`` (the daemon) in a short-lived child
+    process so that Alembic's modules never load into the long-running one. An in-memory
+    SQLite database exists only in this process, so it is always upgraded here."""
     if _at_head(engine):
+        return
+    if isolated and not is_in_memory(engine):
+        from watcher.store.schema_upgrade import upgrade_in_child
+
+        upgrade_in_child(engine.url.render_as_string(hide_password=False))
+        # The child said it succeeded; the daemon must not run on anything but the head.
+        if not _at_head(engine):
+            raise StoreError(f"cannot migrate the database: the upgrade process finished "
+                             f"but the schema is not at revision {SCHEMA_HEAD}")
         return
     upgrade(engine)
 
