@@ -24,13 +24,15 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
 from watcher import store
+from watcher.budget import PageBudget
 from watcher.cadence import next_due
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
@@ -90,6 +92,7 @@ class Fetched:
     # (a followed page's unchanged answer is only counted on its page state).
     list_results: int = 1
     more: bool = False  # more chunks of this poll follow (fetch_chunks sets it)
+    slots: int = 0  # page budget slots its pages hold, given back once it is stored
 
 
 async def _fetch(rt: Runtime, url: str, states: dict[str, fact_store.PageState],
@@ -131,13 +134,18 @@ def _item_document(source: SourceBase, item: FeedItem) -> Page:
 
 
 async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
-                  fetched: Fetched, report: PollReport, chunk_size: int
-                  ) -> AsyncIterator[Fetched]:
+                  fetched: Fetched, report: PollReport, chunk_size: int,
+                  budget: PageBudget | None) -> AsyncIterator[Fetched]:
     """The listed items in chunks: a chunk is handed on once it holds ``chunk_size``
     pages to store (or at the end), so a warm poll whose pages mostly answer 304 is still
     one chunk. ``fetched`` (with the list request) is the first. Requests are kept in a
     pipe, refilled as each answer is taken, so they keep flowing while a chunk is handed
-    on (waiting for whole batches of ``chunk_size`` left the connections idle)."""
+    on (waiting for whole batches of ``chunk_size`` left the connections idle).
+
+    With a ``budget``, each request takes a slot of it (watcher.budget says why); the
+    slots of pages to store travel with their chunk (``Fetched.slots``) and the caller
+    gives them back once the chunk is stored. Without one, the pipe alone bounds the
+    requests in flight."""
     items = items[: source.max_items]
     states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
     chunk = fetched
@@ -151,8 +159,21 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
                 chunk = Fetched(list_results=0)
         yield chunk
         return
+    followed = _fetch_followed(rt, items, states, chunk, report, chunk_size, budget)
+    del chunk, items, states  # held by the pipe alone, so each is dropped when done
+    async with aclosing(followed):
+        async for part in followed:
+            yield part
+
+
+async def _fetch_followed(rt: Runtime, items: list[FeedItem],
+                          states: dict[str, fact_store.PageState], chunk: Fetched,
+                          report: PollReport, chunk_size: int, budget: PageBudget | None
+                          ) -> AsyncIterator[Fetched]:
+    """The followed pages of ``items`` through a pipe of requests (see _follow)."""
     pipe: deque[tuple[FeedItem, asyncio.Task[tuple[FetchResult, str | None]]]] = deque()
-    upcoming = iter(items)
+    upcoming = deque(items)
+    del items
     # Answers are taken in list order, so one slow answer holds back those behind it; a
     # pipe four chunks deep keeps the per-host slots busy meanwhile (warm 1,000-page
     # bench poll: 1.7 s with a one-chunk pipe, 1.0 s with this) and bounds the bodies
@@ -160,26 +181,58 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     depth = 4 * chunk_size
 
     def refill() -> None:
-        while len(pipe) < depth and (item := next(upcoming, None)) is not None:
+        while upcoming and len(pipe) < depth and (budget is None or budget.try_take()):
+            item = upcoming.popleft()
             pipe.append((item, asyncio.create_task(_fetch_one(rt, item.url, states, report))))
 
-    refill()
+    handed: Fetched | None = None
     try:
-        while pipe:
-            item, request = pipe.popleft()
-            result, content_hash = await request
+        while True:
             refill()
+            if not pipe:
+                if not upcoming:
+                    break
+                # The budget is spent and none of it is in this poll's pipe: hand on
+                # what this poll holds, so that storing it frees slots, or wait for
+                # other polls to free some.
+                assert budget is not None
+                if chunk.unread or chunk.pages:
+                    chunk.more = True
+                    handed = chunk
+                    yield chunk
+                    chunk = Fetched(list_results=0)
+                else:
+                    await budget.wait_for_free()
+                continue
+            item, request = pipe.popleft()
+            try:
+                result, content_hash = await request
+            except BaseException:
+                if budget is not None:
+                    budget.give()
+                raise
             chunk.results.append((result, content_hash))
             if result.ok and not result.not_modified:
                 chunk.unread.append((item, result))
-            if len(chunk.pages) + len(chunk.unread) >= chunk_size and pipe:
+                if budget is not None:
+                    chunk.slots += 1
+            elif budget is not None:
+                budget.give()
+            refill()
+            if len(chunk.pages) + len(chunk.unread) >= chunk_size and (pipe or upcoming):
                 chunk.more = True
+                handed = chunk
                 yield chunk
                 chunk = Fetched(list_results=0)
+        handed = chunk
         yield chunk
     finally:
         for _, request in pipe:  # the poll was stopped: no request outlives it
             request.cancel()
+        if budget is not None:
+            # A chunk handed on is the receiver's to give back; the one still being
+            # filled, and the requests in the pipe, are this poll's.
+            budget.give(len(pipe) + (chunk.slots if chunk is not handed else 0))
 
 
 def _item_as_document(source: SourceBase, item: FeedItem,
@@ -249,9 +302,12 @@ async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> F
 
 
 async def fetch_chunks(rt: Runtime, source: SourceBase, report: PollReport, *,
-                       chunk_size: int = 100) -> AsyncGenerator[Fetched, None]:
+                       chunk_size: int = 100, budget: PageBudget | None = None
+                       ) -> AsyncGenerator[Fetched, None]:
     """The network half of a poll in chunks of at most ``chunk_size`` followed items;
-    the first chunk holds the list or feed request. Nothing is written here."""
+    the first chunk holds the list or feed request. Nothing is written here. With a
+    ``budget``, a chunk may be smaller, and the receiver gives back each chunk's
+    ``slots`` once it is done with it."""
     fetched = Fetched()
     url = str(source.url)
     states = await asyncio.to_thread(_page_states, rt, [url])
@@ -273,12 +329,13 @@ async def fetch_chunks(rt: Runtime, source: SourceBase, report: PollReport, *,
         await _documents_in_page(rt, documents, result, fetched)
     if items:
         assert isinstance(source, RssSource | HtmlSource)
-        follow = _follow(rt, source, items, fetched, report, chunk_size)
+        follow = _follow(rt, source, items, fetched, report, chunk_size, budget)
         # _follow alone holds the first chunk (and the list response) now: held here too,
         # its pages would stay in memory until the whole poll ends.
-        del fetched, result
-        async for chunk in follow:
-            yield chunk
+        del fetched, result, listed, items
+        async with aclosing(follow):  # stopped here, it cancels its requests at once
+            async for chunk in follow:
+                yield chunk
     else:
         yield fetched
 
@@ -472,16 +529,35 @@ async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, a
     """Fetch chunk k+1 while chunk k is extracted and stored; the last chunk is final.
     A chunk goes to storage as soon as it is fetched (the generator says whether more
     follow), so a poll holds two chunks at most, not a third one waiting its turn."""
+    async with _turn(rt, source):
+        await _poll_chunks_in_turn(rt, source, report, alert, started, chunk_size)
+
+
+def _turn(rt: Runtime, source: SourceBase) -> AbstractAsyncContextManager[object]:
+    """A poll that follows the links of a list or feed waits for its host's turn
+    (watcher.budget.HostTurns); a single page or a feed read as it is does not."""
+    if getattr(source, "follow", None) is None:
+        return nullcontext()
+    return rt.host_turns.turn(urlsplit(str(source.url)).netloc)
+
+
+async def _poll_chunks_in_turn(rt: Runtime, source: SourceBase, report: PollReport,
+                               alert: bool, started: datetime, chunk_size: int) -> None:
     storing: asyncio.Task[None] | None = None
     final = False
+    budget = rt.page_budget
     try:
-        async with aclosing(fetch_chunks(rt, source, report, chunk_size=chunk_size)) as chunks:
+        async with aclosing(fetch_chunks(rt, source, report, chunk_size=chunk_size,
+                                         budget=budget)) as chunks:
             async for chunk in chunks:
-                if storing is not None:
-                    await storing
+                try:
+                    if storing is not None:
+                        await storing
+                except BaseException:
+                    budget.give(chunk.slots)  # it will not be stored
+                    raise
                 final = not chunk.more
-                storing = asyncio.create_task(asyncio.to_thread(
-                    _extract_and_store, rt, source, chunk, report, alert, started, final))
+                storing = _store_chunk(rt, source, chunk, report, alert, started, final)
         if storing is not None:
             await storing
             storing = None
@@ -493,6 +569,17 @@ async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, a
             # Fetching failed while a chunk was being stored: let it finish (it is a
             # whole unit) before the failure is recorded.
             await asyncio.gather(storing, return_exceptions=True)
+
+
+def _store_chunk(rt: Runtime, source: SourceBase, fetched: Fetched, report: PollReport,
+                 alert: bool, started: datetime, final: bool) -> asyncio.Task[None]:
+    """Extract and store a chunk in a worker thread; its budget slots come back when
+    that ends, however it ends (a callback, not a finally: a task cancelled before it
+    started never runs its coroutine)."""
+    task = asyncio.create_task(asyncio.to_thread(
+        _extract_and_store, rt, source, fetched, report, alert, started, final))
+    task.add_done_callback(lambda _: rt.page_budget.give(fetched.slots))
+    return task
 
 
 def _extract_and_store(rt: Runtime, source: SourceBase, fetched: Fetched, report: PollReport,

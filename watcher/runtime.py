@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from watcher import store
 from watcher.baseline import Baseline, load_baseline
+from watcher.budget import HostTurns, PageBudget
 from watcher.config.loader import load_sources
 from watcher.config.rules import Rule, load_rules
 from watcher.config.sources import SourceBase
@@ -77,13 +78,18 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics, repr=False)
     # Paces messages per target (Slack: one a second) across dispatch cycles.
     pacer: Pacer = field(default_factory=Pacer, repr=False)
+    # Fetched pages not yet stored, across every poll in flight (watcher.budget).
+    page_budget: PageBudget = field(default_factory=PageBudget, repr=False)
+    # Long polls of one host take turns (watcher.budget.HostTurns says why).
+    host_turns: HostTurns = field(default_factory=HostTurns, repr=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or Settings()
         config = Config.load(settings)
         engine = store.make_engine(settings.database_url)
-        return cls(settings, engine, config, default_owner(settings))
+        return cls(settings, engine, config, default_owner(settings),
+                   page_budget=PageBudget(settings.pages_in_memory))
 
     # -- configuration views -------------------------------------------------------
     @property
