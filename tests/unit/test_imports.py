@@ -20,10 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # Needed only to send (apprise), to serve HTTP (fastapi, starlette, uvicorn), to print
-# for a person (rich, typer, click, pygments), to migrate (alembic, mako), or no longer
-# at all (httpx: the fetcher uses aiohttp).
+# for a person (rich, typer, click, pygments), to migrate (alembic, mako), to read a page
+# with CSS selectors lxml cannot answer by id (bs4, soupsieve), to guess the encoding of
+# a page that declares none and is not UTF-8 or Big5 (charset_normalizer; bs4 imports it
+# too), or no longer at all (httpx: the fetcher uses aiohttp).
 NOT_FOR_POLLING = ("apprise", "fastapi", "starlette", "uvicorn", "rich", "typer", "click",
-                   "pygments", "alembic", "mako", "httpx", "markdown")
+                   "pygments", "alembic", "mako", "httpx", "markdown", "bs4", "soupsieve",
+                   "charset_normalizer")
 
 
 def imported_by(code: str) -> set[str]:
@@ -54,3 +57,37 @@ def test_targets_still_load_apprise_when_configured() -> None:
     assert "apprise" in imported_by(
         "from watcher.config.targets import load_targets\n"
         "assert len(load_targets('json://127.0.0.1:9/')) == 1")
+
+
+# A GIA-shaped release read by id, and a plain RSS feed whose descriptions are text.
+_READ_BY_ID = (
+    "from watcher.config.sources import Reader\n"
+    "from watcher.read import read_feed, read_page\n"
+    "page = (b'<html><head><title>t</title></head><body><span id=\"PRHeadlineSpan\">Fund'"
+    "        b'</span><span id=\"pressrelease\">HK$10 billion.<br><br>More.</span>'"
+    "        b'<div class=\"mB15 f15\">Ends</div></body></html>')\n"
+    "reader = Reader(title='span#PRHeadlineSpan', body='span#pressrelease')\n"
+    "doc = read_page(page, 'text/html; charset=utf-8', url='https://x.example/p.htm',"
+    "                source='s', reader=reader)\n"
+    "assert doc.title == 'Fund' and 'HK$10 billion.' in doc.text, doc\n"
+    "feed = (b'<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>'"
+    "        b'<item><title>A</title><link>https://x.example/a</link>'"
+    "        b'<description>Plain words</description></item></channel></rss>')\n"
+    "items = read_feed(feed, 'application/rss+xml', 'https://x.example/f.xml')\n"
+    "assert items[0].summary == 'Plain words', items\n"
+)
+
+
+def test_pages_read_by_id_and_plain_feeds_do_not_load_bs4() -> None:
+    loaded = imported_by(_READ_BY_ID)
+    assert not loaded & {"bs4", "soupsieve", "charset_normalizer"}, sorted(loaded)
+
+
+def test_a_class_selector_still_reads_with_bs4() -> None:
+    # The other side: the lazy import is reached, and reads the page.
+    loaded = imported_by(_READ_BY_ID.replace("body='span#pressrelease'",
+                                             "body='span#pressrelease', drop=['b.x']")
+                         + "doc2 = read_page(page, 'text/html', url='https://x.example/q.htm',"
+                           " source='s', reader=Reader(body='div.mB15'))\n"
+                           "assert doc2.text == 'Ends', doc2\n")
+    assert "bs4" in loaded

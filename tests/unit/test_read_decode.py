@@ -42,6 +42,14 @@ def test_wrong_declaration_falls_through() -> None:
     assert decode(b"abc", "text/html; charset=rot13") == "abc"  # not a text encoding
 
 
+def test_undeclared_text_that_is_neither_utf8_nor_big5_is_guessed() -> None:
+    # "\xe9 " is neither UTF-8 nor Big5-HKSCS, so only the guess (charset_normalizer,
+    # imported on this path alone) reads it.
+    text = decode(b"Le caf\xe9 est pr\xeat, merci. " * 5)
+    # The guess may be any Latin code page: they all agree on "\xe9", not on "\xea".
+    assert text.startswith("Le café est pr") and "\ufffd" not in text
+
+
 def test_bad_bytes_never_raise() -> None:
     for junk in (b"\xff\xfe\xfd\x80\x81", bytes(range(256)), b"\x00" * 10, b""):
         assert isinstance(decode(junk), str)

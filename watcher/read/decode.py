@@ -10,8 +10,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 from watcher.errors import ReadError
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -72,6 +70,10 @@ def decode(content: bytes, content_type: str = "") -> str:
         text = _try(content, name)
         if text is not None:
             return text
+    # Imported only when it is needed: most pages declare their encoding or are valid
+    # UTF-8, and charset_normalizer costs a daemon ~2 MB resident for nothing else.
+    from charset_normalizer import from_bytes
+
     guess = from_bytes(content).best()
     if guess is not None:
         return str(guess)

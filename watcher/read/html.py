@@ -3,6 +3,10 @@
 Order matters in ``read_page``: scripts and the reader's ``drop`` selectors go before any
 text is read, so nothing they hold can leak into a document; dates (the reader's ``date``
 element, or the GIA footer) are read before ``drop``, which usually removes the footer.
+
+bs4 (with soupsieve, and charset_normalizer behind it) is imported where a page is built
+with it, not with this module: pages that lxml reads by id alone (GIA's releases) never
+need it, and a daemon whose sources all read such pages is ~7 MB smaller without it.
 """
 
 from __future__ import annotations
@@ -15,13 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING, TypeGuard
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-import soupsieve
-from bs4 import BeautifulSoup, Tag
-from bs4.filter import SoupStrainer
 from lxml import etree  # type: ignore[import-untyped]
-from soupsieve import SelectorSyntaxError
 
 from watcher.config.sources import Entries, Reader
 from watcher.errors import ReadError
@@ -31,6 +32,9 @@ from watcher.read.dates import find_gia_date, parse_date
 from watcher.read.decode import decode
 from watcher.read.language import detect_language
 from watcher.read.text import element_text, one_line
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 _TITLE_TAG = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
@@ -111,7 +115,7 @@ def read_links(
         items: list[FeedItem] = []
         for element in _select(soup, selector, base_url):
             anchor = element if element.name == "a" else element.find("a", href=True)
-            if not isinstance(anchor, Tag):
+            if not _is_tag(anchor):
                 continue
             link = _absolute(base, anchor.get("href"))
             if link is None or link in seen:
@@ -177,6 +181,9 @@ def _no_nul(markup: str) -> str:
 
 def _parse(markup: str, only_ids: frozenset[str] | None = None,
            found: list[etree._Element] | None = None) -> BeautifulSoup:
+    from bs4 import BeautifulSoup  # see the note on bs4 at the top of this module
+    from bs4.filter import SoupStrainer
+
     markup = _no_nul(markup)
     if only_ids and found is not None:
         return BeautifulSoup(_fragments(found), "lxml")
@@ -214,6 +221,9 @@ def _sibling_drops(reader: Reader) -> bool:
 @lru_cache(maxsize=256)
 def _soupsieve_accepts(selectors: tuple[str, ...]) -> bool:
     """Whether bs4 would read these selectors rather than report them as invalid."""
+    import soupsieve
+    from soupsieve import SelectorSyntaxError
+
     try:
         for selector in selectors:
             soupsieve.compile(selector)
@@ -287,6 +297,8 @@ def _title_tag_text(markup: str) -> str:
 def _select(scope: Tag, selector: str | None, url: str) -> list[Tag]:
     if not selector:
         return []
+    from soupsieve import SelectorSyntaxError  # loaded with bs4, which built ``scope``
+
     try:
         if _ID_ONLY.match(selector):  # ids are unique: stop at the first, not scan the page
             found = scope.select_one(selector)
@@ -300,7 +312,7 @@ def _select(scope: Tag, selector: str | None, url: str) -> list[Tag]:
 def _title_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[Tag]:
     found = _select(soup, selector, url)
     title = soup.find("title")
-    return found + ([title] if isinstance(title, Tag) else [])
+    return found + ([title] if _is_tag(title) else [])
 
 
 def _first_text(elements: list[Tag]) -> str:
@@ -318,7 +330,7 @@ def _body_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[
             raise ReadError(url, f"body selector {selector!r} matched nothing")
         return found
     body = soup.find("body")
-    return [body if isinstance(body, Tag) else soup]
+    return [body if _is_tag(body) else soup]
 
 
 def _selected_date(soup: BeautifulSoup, selector: str | None, url: str) -> datetime | None:
@@ -352,7 +364,7 @@ def _entry_url(entry: Tag, selector: str | None, base: str, url: str, text: str)
     anchors = _select(entry, selector, url) if selector else entry.find_all("a", href=True)
     for anchor in anchors:
         target = anchor if anchor.name == "a" else anchor.find("a", href=True)
-        if isinstance(target, Tag):
+        if _is_tag(target):
             link = _absolute(base, target.get("href"))
             if link:
                 return link
@@ -367,9 +379,15 @@ def _is_header_row(entry: Tag) -> bool:
 
 def _document_base(soup: BeautifulSoup, url: str) -> str:
     base = soup.find("base", href=True)
-    if isinstance(base, Tag):
+    if _is_tag(base):
         return _absolute(url, base.get("href")) or url
     return url
+
+
+def _is_tag(node: object) -> TypeGuard[Tag]:
+    from bs4 import Tag
+
+    return isinstance(node, Tag)
 
 
 def _absolute(base: str, href: object) -> str | None:

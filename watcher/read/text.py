@@ -8,15 +8,12 @@ so this walks the tree once and marks block boundaries and line breaks.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, Tag
-from bs4.element import (
-    Comment,
-    Declaration,
-    Doctype,
-    NavigableString,
-    ProcessingInstruction,
-)
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
+    from bs4.element import NavigableString
 
 _BLOCKS = frozenset(
     {
@@ -31,7 +28,6 @@ _LINES = frozenset({"br", "td", "th", "option"})
 _SKIP = frozenset(
     {"script", "style", "noscript", "template", "iframe", "object", "embed", "head", "title"}
 )
-_NON_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 # Runs of spacing (of " \t\r\f\v\u00a0\u3000\u200b") that tidy collapses to one space,
 # except a lone " ", which is already what it would become: prose has one between every
 # two words, and a substitution per word was most of the cost of tidying.
@@ -45,19 +41,37 @@ _BREAK = "\x00"  # paragraph marker; NULs never survive into the text (see eleme
 _PARAGRAPH = re.compile(rf"{_BREAK}|\n[ \t\u00a0\u3000]*\n")
 
 
+@cache
+def _node_kinds() -> tuple[type[Tag], type[NavigableString], tuple[type, ...]]:
+    """bs4's element, string and non-text string types. bs4 is imported here, on first
+    use, not with this module: lxml reads GIA's pages and plain feeds without it (see
+    watcher.read.html)."""
+    from bs4 import Tag
+    from bs4.element import (
+        Comment,
+        Declaration,
+        Doctype,
+        NavigableString,
+        ProcessingInstruction,
+    )
+
+    return Tag, NavigableString, (Comment, Declaration, Doctype, ProcessingInstruction)
+
+
 def element_text(element: Tag | BeautifulSoup) -> str:
     """Plain text of ``element``: lines joined by newlines, paragraphs by blank lines."""
+    tag_type, string_type, non_text = _node_kinds()
     parts: list[str] = []
     # An explicit stack, not recursion: hostile pages nest thousands of elements deep.
     stack: list[object] = [element]
     while stack:
         node = stack.pop()
-        if isinstance(node, str) and not isinstance(node, NavigableString):
+        if isinstance(node, str) and not isinstance(node, string_type):
             parts.append(node)  # a marker pushed below
-        elif isinstance(node, NavigableString):
-            if not isinstance(node, _NON_TEXT):
+        elif isinstance(node, string_type):
+            if not isinstance(node, non_text):
                 parts.append(str(node).replace("\x00", "").replace("\n", " "))
-        elif isinstance(node, Tag):
+        elif isinstance(node, tag_type):
             name = node.name
             if name in _SKIP and node is not element:
                 continue
@@ -74,6 +88,8 @@ def html_fragment_text(markup: str) -> str:
     """Plain text of an HTML fragment (a feed item's description, say)."""
     if "<" not in markup and "&" not in markup:
         return _tidy(markup)
+    from bs4 import BeautifulSoup
+
     soup = BeautifulSoup(markup, "lxml")
     return element_text(soup)
 
