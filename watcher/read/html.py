@@ -6,7 +6,9 @@ element, or the GIA footer) are read before ``drop``, which usually removes the 
 
 bs4 (with soupsieve, and charset_normalizer behind it) is imported where a page is built
 with it, not with this module: pages that lxml reads by id alone (GIA's releases) never
-need it, and a daemon whose sources all read such pages is ~7 MB smaller without it.
+need it, and a daemon whose sources all read such pages is smaller without it (measured:
+~2.5 MB with an email target, whose Apprise plugin brings charset_normalizer anyway; ~5 MB
+without one).
 """
 
 from __future__ import annotations
