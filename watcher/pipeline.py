@@ -377,6 +377,7 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
     ``started`` (when the poll claimed its source), so a long poll does not push the
     source past its next scheduled run."""
     with store.transaction(rt.engine) as session:
+        store.serialize_writes(session)  # read, decide and write as one turn
         source_id = source_store.source_id(session, source.name)
         assert source_id is not None, f"source {source.name} is not registered"
         # The list or feed request is always logged; a followed page that did not

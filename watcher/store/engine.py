@@ -158,6 +158,26 @@ def serialize_init(session: Session | Connection) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK_KEY})
 
 
+# Polls store their chunks one at a time per database, on every replica: a chunk reads
+# what the store knows (is this change new? does this fact have a current row?), decides,
+# then writes, and two polls reporting the same change side by side both decided "new"
+# (PostgreSQL: a unique violation on change.identity that failed the second poll).
+WRITE_LOCK_KEY = 0x77617464  # "watd"
+
+
+def serialize_writes(session: Session) -> None:
+    """Take the database's write turn for this transaction, before its first query;
+    it is released when the transaction ends. PostgreSQL: a transaction-scoped advisory
+    lock. SQLite: BEGIN IMMEDIATE, which takes the write lock now rather than at the
+    first write, so nothing another connection commits in between is missed (waits up
+    to the busy timeout, like any writer)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def ping(engine: Engine) -> None:
     """Raise unless the database answers a trivial query (health checks)."""
     with engine.connect() as connection:
