@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import asyncio
 
-# Bench daemon, five 1,000-page feeds on one loopback host: 100 pages peaked 2-3 MB above
-# 50 at the same speed; requests to a polite host are far fewer in flight anyway.
-DEFAULT_PAGES = 50
+DEFAULT_PAGES = 100
 
 
 class PageBudget:

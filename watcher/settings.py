@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     per_host_concurrency: int = 1
     fetch_retries: int = 2
     # Fetched pages held in memory before they are stored, across all polls at once.
-    pages_in_memory: int = Field(default=50, ge=1)
+    pages_in_memory: int = Field(default=100, ge=1)
     obey_robots: bool = True
     log_format: str = "human"  # or "json"
     failing_after: int = 3  # consecutive failed polls before a source_failing alert
