@@ -213,10 +213,13 @@ class Site:
         with self.lock:
             for i in indexes:
                 self.versions[i] += 1
-                self.modified[i] = now
+                # At least a second later: the feed shows the date to the second, and a
+                # change within the same second as the last left the feed byte for byte
+                # the same (watcher then rightly follows none of its items).
+                self.modified[i] = max(now, self.modified[i] + 1)
                 k = i // FEED_SIZE
                 self.feed_versions[k] += 1
-                self.feed_modified[k] = now
+                self.feed_modified[k] = max(now, self.feed_modified[k] + 1)
 
     def page(self, index: int) -> tuple[str, float, bytes | None]:
         version = self.versions[index]
