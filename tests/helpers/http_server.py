@@ -5,6 +5,7 @@
         s.routes["/x"] = Reply(503) # change what the next request sees
         s.hits["/feed.xml"]         # requests served per path
         s.max_concurrent            # most requests in flight at once (all paths)
+        s.requests                  # each request seen: method, path, headers, arrival time
 
 A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow or
 huge), or a list of those served in turn (the last one repeats), e.g. ``[Reply(503),
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +50,7 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 class LocalServer:

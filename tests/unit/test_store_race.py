@@ -11,6 +11,7 @@ the second cannot read before the first has committed, so the wait times out ins
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,10 +61,9 @@ def test_the_same_change_from_two_polls_at_once_is_stored_once(
 
     def open_then_meet(*args: Any) -> Any:
         writer = opened(*args)  # the chunk has read what the store knows
-        try:
+        # A broken barrier: the other chunk could not read yet, it waits for this turn.
+        with contextlib.suppress(threading.BrokenBarrierError):
             both_read.wait()
-        except threading.BrokenBarrierError:
-            pass  # the other chunk could not read yet: it waits for this one's turn
         return writer
 
     monkeypatch.setattr(pipeline, "_open_writer", open_then_meet)
