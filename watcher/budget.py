@@ -13,7 +13,9 @@ the page is stored. A poll that finds the budget empty hands on what it has alre
 fetched (a chunk smaller than usual), so slots always come back: no poll waits on a
 slot that only its own stored chunk could return.
 
-One event loop owns a budget; it is not thread-safe, and need not be.
+A budget is used from its event loop's thread only (it is not thread-safe, and need not
+be); a runtime used by one ``asyncio.run`` after another gets fresh waiting primitives in
+each loop, since asyncio's are bound to the loop that first waited on them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PageBudget:
         self.pages = pages
         self.free = pages
         self._freed: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def taken(self) -> int:
@@ -55,8 +58,9 @@ class PageBudget:
     async def wait_for_free(self) -> None:
         """Return once at least one slot is free (it is not taken for the caller)."""
         while self.free == 0:
-            if self._freed is None:
-                self._freed = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            if self._freed is None or self._loop is not loop:
+                self._freed, self._loop = asyncio.Event(), loop
             self._freed.clear()
             await self._freed.wait()
 
@@ -75,9 +79,13 @@ class HostTurns:
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def turn(self, host: str) -> asyncio.Lock:
         """The lock to hold (``async with``) while a poll of ``host`` follows links."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new asyncio.run: the old loop's locks are void
+            self._locks, self._loop = {}, loop
         lock = self._locks.get(host)
         if lock is None:
             lock = self._locks[host] = asyncio.Lock()

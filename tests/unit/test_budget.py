@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
-from watcher.budget import PageBudget
+from watcher.budget import HostTurns, PageBudget
 from watcher.pipeline import PollReport, poll_source
 from watcher.runtime import Runtime
 from watcher.settings import Settings
@@ -48,6 +48,26 @@ def test_a_waiter_wakes_when_a_slot_comes_back() -> None:
         return events
 
     assert asyncio.run(scenario()) == ["giving", "woke"]
+
+
+def test_budget_and_turns_work_in_one_event_loop_after_another() -> None:
+    # asyncio's primitives bind to the loop that first waits on them; a runtime used by
+    # two asyncio.run calls (a test, a backfill) must not trip over the first loop's.
+    budget, turns = PageBudget(1), HostTurns()
+
+    async def contend() -> None:
+        assert budget.try_take()
+        waiter = asyncio.create_task(budget.wait_for_free())
+        lock = turns.turn("example.org")
+        async with lock:
+            other = asyncio.create_task(lock.acquire())  # waits: binds the lock's loop
+            await asyncio.sleep(0.01)
+            budget.give()
+        await asyncio.wait_for(asyncio.gather(waiter, other), 2)
+        lock.release()
+
+    asyncio.run(contend())
+    asyncio.run(contend())  # raised "bound to a different event loop" before
 
 
 def _feed(server: LocalServer, prefix: str, host: str) -> bytes:
