@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,7 +135,7 @@ def _item_document(source: SourceBase, item: FeedItem) -> Page:
 
 async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedItem],
                   fetched: Fetched, report: PollReport, chunk_size: int,
-                  budget: PageBudget | None) -> AsyncIterator[Fetched]:
+                  budget: PageBudget | None) -> AsyncGenerator[Fetched, None]:
     """The listed items in chunks: a chunk is handed on once it holds ``chunk_size``
     pages to store (or at the end), so a warm poll whose pages mostly answer 304 is still
     one chunk. ``fetched`` (with the list request) is the first. Requests are kept in a
@@ -169,7 +169,7 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
 async def _fetch_followed(rt: Runtime, items: list[FeedItem],
                           states: dict[str, fact_store.PageState], chunk: Fetched,
                           report: PollReport, chunk_size: int, budget: PageBudget | None
-                          ) -> AsyncIterator[Fetched]:
+                          ) -> AsyncGenerator[Fetched, None]:
     """The followed pages of ``items`` through a pipe of requests (see _follow)."""
     pipe: deque[tuple[FeedItem, asyncio.Task[tuple[FetchResult, str | None]]]] = deque()
     upcoming = deque(items)
@@ -189,37 +189,35 @@ async def _fetch_followed(rt: Runtime, items: list[FeedItem],
     try:
         while True:
             refill()
-            if not pipe:
-                if not upcoming:
-                    break
+            if pipe:
+                item, request = pipe.popleft()
+                try:
+                    result, content_hash = await request
+                except BaseException:
+                    if budget is not None:
+                        budget.give()
+                    raise
+                chunk.results.append((result, content_hash))
+                if result.ok and not result.not_modified:
+                    chunk.unread.append((item, result))
+                    if budget is not None:
+                        chunk.slots += 1
+                elif budget is not None:
+                    budget.give()
+                refill()
+                full = len(chunk.pages) + len(chunk.unread) >= chunk_size
+            elif not upcoming:
+                break
+            else:
                 # The budget is spent and none of it is in this poll's pipe: hand on
                 # what this poll holds, so that storing it frees slots, or wait for
                 # other polls to free some.
                 assert budget is not None
-                if chunk.unread or chunk.pages:
-                    chunk.more = True
-                    handed = chunk
-                    yield chunk
-                    chunk = Fetched(list_results=0)
-                else:
+                full = bool(chunk.unread or chunk.pages)
+                if not full:
                     await budget.wait_for_free()
-                continue
-            item, request = pipe.popleft()
-            try:
-                result, content_hash = await request
-            except BaseException:
-                if budget is not None:
-                    budget.give()
-                raise
-            chunk.results.append((result, content_hash))
-            if result.ok and not result.not_modified:
-                chunk.unread.append((item, result))
-                if budget is not None:
-                    chunk.slots += 1
-            elif budget is not None:
-                budget.give()
-            refill()
-            if len(chunk.pages) + len(chunk.unread) >= chunk_size and (pipe or upcoming):
+                    continue
+            if full and (pipe or upcoming):
                 chunk.more = True
                 handed = chunk
                 yield chunk
