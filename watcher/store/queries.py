@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select as core_select  # SQLModel's select types at most 4 columns
 from sqlmodel import Session, col, select
 
 from watcher.store.outbox import Delivery, _delivery
@@ -63,9 +64,10 @@ def change_documents(session: Session, change_ids: list[int]) -> dict[int, list[
         return found
     # The columns a reference shows, not whole rows: a document row carries the page's
     # text, and a dispatch of 500 alerts loaded 6.5 MB of it only to read titles.
-    rows = session.exec(
-        select(ChangeDocumentRow.change_id, DocumentRow.url, DocumentRow.title,
-               DocumentRow.language, SourceRow.name, DocumentRow.published_at)
+    rows = session.execute(
+        core_select(col(ChangeDocumentRow.change_id), col(DocumentRow.url),
+                    col(DocumentRow.title), col(DocumentRow.language), col(SourceRow.name),
+                    col(DocumentRow.published_at))
         .join(DocumentRow, col(DocumentRow.id) == col(ChangeDocumentRow.document_id))
         .join(SourceRow, col(SourceRow.id) == col(DocumentRow.source_id))
         .where(col(ChangeDocumentRow.change_id).in_(change_ids))
