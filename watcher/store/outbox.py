@@ -7,8 +7,10 @@ a restart) sends it again. It is marked ``sent`` only after the target accepted 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -61,21 +63,24 @@ def enqueue(session: Session, *, change_id: int | None, source_id: int | None, r
         "next_attempt_at": max(now, not_before or now),
         "alert_key": alert_key[:600] if alert_key else None, "route": route,
     }
-    # Each dialect's insert is imported where it is used: a SQLite daemon need not carry
-    # the PostgreSQL dialect (1.5 MB resident), nor the other way round.
     table = OutboxRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        statement = postgresql.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["dedup_key"]).returning(table.c.id)
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["dedup_key"]).returning(table.c.id)
+    insert = _insert_with_on_conflict(session.get_bind().dialect.name)
+    statement = insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["dedup_key"]).returning(table.c.id)
     # RETURNING, not rowcount: psycopg reports -1 rows for INSERT ... ON CONFLICT.
     return session.execute(statement).first() is not None
+
+
+def _insert_with_on_conflict(dialect: str) -> Callable[[Any], Any]:
+    """The dialect's own ``insert`` (it has ON CONFLICT), imported where it is used: a
+    SQLite daemon need not carry the PostgreSQL dialect (1.5 MB resident)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 def claim_due(session: Session, owner: str, now: datetime, lease: timedelta,
