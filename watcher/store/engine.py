@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
@@ -29,7 +29,7 @@ from watcher.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
 # The newest revision in db/migrations/versions. Bump it with every new revision:
-# tests/unit/test_schema_head.py compares it with Alembic's own head.
+# tests/unit/test_migrations.py compares it with Alembic's own head.
 SCHEMA_HEAD = "0003"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Per connection, in KiB when negative: 1 MiB instead of SQLite's default 2 MiB. The
@@ -51,9 +51,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``, with the SQLite settings above when it is SQLite."""
     if url.startswith("sqlite"):
-        path = make_url(url).database
+        parsed = make_url(url)
+        path = parsed.database
         options: dict[str, Any] = {}
-        if path and path != ":memory:" and not path.startswith("file:"):
+        if path and not _in_memory(parsed) and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # A file database has a pool of connections, each with its own page cache:
             # taking the one used last keeps only as many caches warm as threads need
@@ -113,17 +114,18 @@ def upgrade(engine: Engine) -> None:
             command.upgrade(config, "head")
     # CommandError: e.g. a revision this release does not know (a newer one migrated it).
     except (SQLAlchemyError, CommandError) as exc:
-        raise _migration_error(exc) from exc
+        raise migration_error(exc) from exc
 
 
 def _at_head(engine: Engine) -> bool:
     try:
         return schema_is_current(engine)
     except SQLAlchemyError as exc:
-        raise _migration_error(exc) from exc
+        raise migration_error(exc) from exc
 
 
-def _migration_error(exc: Exception) -> StoreError:
+def migration_error(exc: Exception) -> StoreError:
+    """The one wording of a failed migration, in this process or the child's."""
     return StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}")
 
 
@@ -140,7 +142,10 @@ def schema_is_current(engine: Engine) -> bool:
 
 def is_in_memory(engine: Engine) -> bool:
     """An SQLite database that lives in this process only (``sqlite://``, ``:memory:``)."""
-    url = engine.url
+    return _in_memory(engine.url)
+
+
+def _in_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and (
         url.database in (None, "", ":memory:") or url.query.get("mode") == "memory")
 

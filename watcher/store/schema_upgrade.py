@@ -65,7 +65,7 @@ def child_error(code: int, stdout: str, stderr: str) -> str:
 
 
 def main() -> int:
-    from watcher.store.engine import make_engine, upgrade
+    from watcher.store.engine import make_engine, migration_error, upgrade
 
     url = os.environ.get(URL_VARIABLE)
     if not url:
@@ -81,7 +81,7 @@ def main() -> int:
         print(json.dumps(str(exc)))
         return FAILED
     except OSError as exc:
-        print(json.dumps(f"cannot migrate the database: {exc.__class__.__name__}: {exc}"))
+        print(json.dumps(str(migration_error(exc))))
         return FAILED
     return 0
 
