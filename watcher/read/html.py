@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from lxml import etree  # type: ignore[import-untyped]
@@ -33,7 +33,7 @@ from watcher.read.byid import ById, drop_matchers, parse_ids, read_by_id, siblin
 from watcher.read.dates import find_gia_date, parse_date
 from watcher.read.decode import decode
 from watcher.read.language import detect_language
-from watcher.read.text import element_text, one_line
+from watcher.read.text import element_text, is_tag, one_line
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -117,7 +117,7 @@ def read_links(
         items: list[FeedItem] = []
         for element in _select(soup, selector, base_url):
             anchor = element if element.name == "a" else element.find("a", href=True)
-            if not _is_tag(anchor):
+            if not is_tag(anchor):
                 continue
             link = _absolute(base, anchor.get("href"))
             if link is None or link in seen:
@@ -314,7 +314,7 @@ def _select(scope: Tag, selector: str | None, url: str) -> list[Tag]:
 def _title_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[Tag]:
     found = _select(soup, selector, url)
     title = soup.find("title")
-    return found + ([title] if _is_tag(title) else [])
+    return found + ([title] if is_tag(title) else [])
 
 
 def _first_text(elements: list[Tag]) -> str:
@@ -332,7 +332,7 @@ def _body_elements(soup: BeautifulSoup, selector: str | None, url: str) -> list[
             raise ReadError(url, f"body selector {selector!r} matched nothing")
         return found
     body = soup.find("body")
-    return [body if _is_tag(body) else soup]
+    return [body if is_tag(body) else soup]
 
 
 def _selected_date(soup: BeautifulSoup, selector: str | None, url: str) -> datetime | None:
@@ -366,7 +366,7 @@ def _entry_url(entry: Tag, selector: str | None, base: str, url: str, text: str)
     anchors = _select(entry, selector, url) if selector else entry.find_all("a", href=True)
     for anchor in anchors:
         target = anchor if anchor.name == "a" else anchor.find("a", href=True)
-        if _is_tag(target):
+        if is_tag(target):
             link = _absolute(base, target.get("href"))
             if link:
                 return link
@@ -381,15 +381,9 @@ def _is_header_row(entry: Tag) -> bool:
 
 def _document_base(soup: BeautifulSoup, url: str) -> str:
     base = soup.find("base", href=True)
-    if _is_tag(base):
+    if is_tag(base):
         return _absolute(url, base.get("href")) or url
     return url
-
-
-def _is_tag(node: object) -> TypeGuard[Tag]:
-    from bs4 import Tag
-
-    return isinstance(node, Tag)
 
 
 def _absolute(base: str, href: object) -> str | None:

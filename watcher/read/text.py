@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup, Tag
@@ -56,6 +56,11 @@ def _node_kinds() -> tuple[type[Tag], type[NavigableString], tuple[type, ...]]:
     )
 
     return Tag, NavigableString, (Comment, Declaration, Doctype, ProcessingInstruction)
+
+
+def is_tag(node: object) -> TypeGuard[Tag]:
+    """Whether ``node`` is a bs4 element (bs4 is imported by the first call)."""
+    return isinstance(node, _node_kinds()[0])
 
 
 def element_text(element: Tag | BeautifulSoup) -> str:
