@@ -10,13 +10,12 @@ plugin loader changed: watcher still works then (it falls back to the full load)
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.interpreter import last_json_of
+
 SECRET = "Sup3rSecretPw"
 MAILTO = f"mailto://u:{SECRET}@127.0.0.1:2525?from=a@example.org&to=b@example.org"
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
@@ -37,10 +36,7 @@ print(_json.dumps({
 def probe(code: str) -> dict[str, Any]:
     """Run ``code`` (which sets ``result``) in a new interpreter; the plugin modules it
     imported and its result."""
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code) + REPORT], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    report: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    report: dict[str, Any] = last_json_of(textwrap.dedent(code) + REPORT)
     return report
 
 

@@ -10,14 +10,9 @@ so here.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.interpreter import last_json_of
 
 # Needed only to send (apprise), to serve HTTP (fastapi, starlette, uvicorn), to print
 # for a person (rich, typer, click, pygments), to migrate (alembic, mako), to read a page
@@ -33,10 +28,7 @@ def imported_by(code: str) -> set[str]:
     """Top-level packages in sys.modules after running ``code`` in a new interpreter."""
     probe = (f"import sys\n{code}\n"
              "import json; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return set(json.loads(done.stdout.splitlines()[-1]))
+    return set(last_json_of(probe))
 
 
 @pytest.mark.parametrize("module", ["watcher.pipeline", "watcher.schedule",

@@ -8,10 +8,7 @@ process has imported Alembic already.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +23,11 @@ from sqlmodel import SQLModel
 import watcher.store.tables  # noqa: F401  (registers the models' tables)
 from tests.helpers.daemon import daemon_env, wait_until
 from tests.helpers.daemon import watcher as run_watcher
+from tests.helpers.interpreter import last_json_of
 from watcher import store
 from watcher.errors import StoreError
 from watcher.store.engine import INIT_LOCK_KEY, SCHEMA_HEAD, is_in_memory, schema_is_current
 from watcher.store.schema_upgrade import upgrade_in_child
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -51,10 +47,8 @@ def init_in_fresh_interpreter(tmp_path: Path, database_url: str,
              "print(json.dumps({'alembic': 'alembic' in sys.modules,"
              " 'mako': 'mako' in sys.modules}))")
     env = daemon_env(tmp_path, database_url, notify="")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    loaded: dict[str, object] = last_json_of(probe, env=env)
+    return loaded
 
 
 def assert_schema_is_the_models(engine: Engine) -> None:
