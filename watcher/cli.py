@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -28,7 +29,7 @@ from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
 from watcher.memory import limit_malloc_arenas
 from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.settings import Settings, settings_problems
 from watcher.store import outbox as outbox_store
 from watcher.store import queries
 from watcher.store import sources as source_store
@@ -97,7 +98,12 @@ def main(
     log_format: Annotated[str, typer.Option(help="human or json")] = "",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    setup_logging(log_format or Settings().log_format, verbose)
+    # Every command reads the settings: a bad value is one line here, not a traceback.
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise fail(settings_problems(exc)) from None
+    setup_logging(log_format or settings.log_format, verbose)
     limit_malloc_arenas()  # before any worker thread allocates (watcher.memory says why)
 
 

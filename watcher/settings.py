@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -82,3 +82,13 @@ class Settings(BaseSettings):
         return self.user_agent or (
             f"watcher/{__version__} (+https://github.com/watcher; {self.contact})"
         )
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """One line per invalid setting, named as the environment and watcher.toml spell it.
+    Never the value: a URL setting may carry a password."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = "_".join(str(part) for part in error["loc"])
+        lines.append(f"WATCHER_{name.upper()} (or {name} in watcher.toml): {error['msg']}")
+    return "\n".join(lines)
