@@ -7,7 +7,8 @@ cycle (every source polled, the outbox dispatched) per line read on stdin and pr
 one JSON line per cycle: wall and CPU seconds of the cycle, peak RSS (VmHWM) of the process so
 far, and the poll summary. It stops at end of input, or after ``--max-cycles``.
 
-As the daemon does, it caps malloc's arenas before polling and hands free memory back
+As `watcher run` does, it runs without docstrings (the runner starts it with ``-OO``;
+watcher.relaunch says why), tunes malloc before polling and hands free memory back
 after the last poll of a cycle (watcher.memory), and it imports the daemon's own modules
 (watcher.schedule, with APScheduler) so that their size counts in the peak.
 """
@@ -40,11 +41,11 @@ def peak_rss_mb() -> float:
 
 async def serve(max_cycles: int) -> None:
     import watcher.schedule  # noqa: F401  (the daemon's modules are resident in `watcher run`)
-    from watcher.memory import limit_malloc_arenas, release_free_memory
+    from watcher.memory import release_free_memory, tune_malloc
     from watcher.pipeline import dispatch_outbox, poll_source
     from watcher.runtime import Runtime
 
-    limit_malloc_arenas()
+    tune_malloc()
 
     runtime = Runtime.load()
     runtime.init_database(isolated_migration=True)  # as `watcher run`: no Alembic resident
@@ -72,7 +73,8 @@ async def serve(max_cycles: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Not __doc__: under -OO there is none.
+    parser = argparse.ArgumentParser(description="watcher's cycle in a long-lived process")
     parser.add_argument("--max-cycles", type=int, default=100)
     args = parser.parse_args()
     asyncio.run(serve(args.max_cycles))

@@ -27,7 +27,7 @@ from watcher.delivery import commands as delivery_commands
 from watcher.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
-from watcher.memory import limit_malloc_arenas
+from watcher.memory import tune_malloc
 from watcher.runtime import Runtime
 from watcher.settings import Settings, settings_problems
 from watcher.store import outbox as outbox_store
@@ -104,7 +104,7 @@ def main(
     except ValidationError as exc:
         raise fail(settings_problems(exc)) from None
     setup_logging(log_format or settings.log_format, verbose)
-    limit_malloc_arenas()  # before any worker thread allocates (watcher.memory says why)
+    tune_malloc()  # before any worker thread allocates (watcher.memory says why)
 
 
 @app.command()
@@ -165,6 +165,9 @@ def run(
     sources, rules and targets."""
     import logging
 
+    from watcher.relaunch import relaunch_without_docstrings
+
+    relaunch_without_docstrings()  # python -OO: watcher.relaunch says why
     from watcher.schedule import Daemon
 
     if log_format:

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import store
 from watcher.cadence import TIMEZONE, trigger_for
 from watcher.errors import ConfigError
-from watcher.memory import limit_malloc_arenas, release_free_memory
+from watcher.memory import release_free_memory, tune_malloc
 from watcher.pidfile import pid_file_path, remove_pid, write_pid
 from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.runtime import Runtime
@@ -141,7 +141,7 @@ class Daemon:
 
     # -- life cycle ------------------------------------------------------------------
     async def run(self) -> None:
-        limit_malloc_arenas()  # before the worker threads that read and store pages start
+        tune_malloc()  # before the worker threads that read and store pages start
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
