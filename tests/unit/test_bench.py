@@ -19,7 +19,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--n", "50", "--rounds", "1",
-         "--no-urlwatch", "--no-probe", "--json", str(out)],
+         "--no-urlwatch", "--no-probe", "--no-compile", "--json", str(out)],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-2000:]
