@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,18 +40,6 @@ def test_left_alone_when_it_should_be(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["/venv/bin/pytest", "tests"])  # imported, not run
     assert relaunch.relaunch_argv() is None
     assert relaunch.started_as_watcher() is False
-
-
-@pytest.fixture
-def site() -> Iterator[LocalServer]:
-    with LocalServer() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def _cmdline(pid: int) -> list[str]:
