@@ -34,7 +34,7 @@ from watcher.store.chunk import ChunkWriter, DirectWriter
 from watcher.store.tables import FetchRow
 from watcher.store.timeutil import utcnow
 
-A, B, C = "http://x/a", "http://x/b", "http://x/c"
+A, B, C, D = "http://x/a", "http://x/b", "http://x/c", "http://x/d"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -90,7 +90,8 @@ def test_record_fetches_leaves_the_states_record_fetch_leaves(database_url: str)
         [(FetchResult(A, 200, b"a", etag='"a1"'), "ha"), (FetchResult(B, 200, b"b"), "hb"),
          (FetchResult(A, 200, b"a2", last_modified="Tue"), "ha2")],  # A twice: last wins
         [(FetchResult(A, 304, not_modified=True), None), (FetchResult(C, 200, b"c"), "hc"),
-         (FetchResult(B, 304, not_modified=True, etag='"b9"'), None)],
+         (FetchResult(B, 304, not_modified=True, etag='"b9"'), None),
+         (FetchResult(D, 304, not_modified=True, etag='"d1"'), None)],  # D: no state yet
         [(FetchResult(C, None, error="refused"), None), (FetchResult(B, 200, b"b"), "hb")],
     ]
     try:
