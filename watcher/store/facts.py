@@ -7,7 +7,7 @@ and rows with a few queries and bulk statements per chunk (tests compare the two
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,14 +90,21 @@ def where_in(query: Select[Any], column: Any) -> Select[Any]:
     return query.where(column.in_(bindparam("values", expanding=True)))
 
 
+def _in_batches(values: Iterable[Any]) -> Iterator[dict[str, list[Any]]]:
+    """A ``where_in`` query's parameters for ``values`` (each once), 500 at a time: IN
+    lists of a sane size."""
+    wanted = list(dict.fromkeys(values))
+    for start in range(0, len(wanted), 500):
+        yield {"values": wanted[start : start + 500]}
+
+
 def rows_in(connection: Connection, query: Select[Any], values: Iterable[Any]
             ) -> list[Row[Any]]:
-    """The rows of a ``where_in`` query for ``values``, asked 500 at a time (IN lists of
-    a sane size); Core, so no ORM objects are built."""
-    wanted = list(dict.fromkeys(values))
+    """The rows of a ``where_in`` query for ``values``; Core, so no ORM objects are
+    built."""
     found: list[Row[Any]] = []
-    for start in range(0, len(wanted), 500):
-        found += connection.execute(query, {"values": wanted[start : start + 500]})
+    for batch in _in_batches(values):
+        found += connection.execute(query, batch)
     return found
 
 
@@ -109,10 +116,8 @@ _STATE_COUNT = where_in(core_select(func.count()).select_from(_STATE), _STATE.c.
 
 
 def count_in(connection: Connection, query: Select[Any], values: Iterable[Any]) -> int:
-    """The sum of a ``where_in`` count query over ``values``, 500 at a time."""
-    wanted = list(dict.fromkeys(values))
-    return sum(connection.execute(query, {"values": wanted[start : start + 500]}).scalar_one()
-               for start in range(0, len(wanted), 500))
+    """The sum of a ``where_in`` count query over ``values``."""
+    return sum(connection.execute(query, batch).scalar_one() for batch in _in_batches(values))
 
 
 def page_states(session: Session, urls: Iterable[str]) -> dict[str, PageState]:
