@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sys
+import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -159,19 +160,40 @@ def test_plain_rss_reads_what_feedparser_reads(monkeypatch: pytest.MonkeyPatch) 
     assert taken > 150  # the fast path was exercised, not only declined
 
 
-def test_the_bench_and_gia_feeds_take_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def _bench_feed(items: int) -> bytes:
+    """The benchmark's feed of ``items`` GIA-like press releases."""
     bench = Path(__file__).resolve().parents[2] / "bench"
     sys.path.insert(0, str(bench))
     try:
         import server  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(bench))
-    feed = server.Site(300).feed(0, "http://127.0.0.1:9")
+    feed: bytes = server.Site(items).feed(0, "http://127.0.0.1:9")
+    return feed
+
+
+def test_the_bench_and_gia_feeds_take_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    feed = _bench_feed(300)
     gia = FIXTURES / "sources" / "gia" / "gia" / "rss" / "general_zh.xml"
     for content, content_type in ((feed, "application/rss+xml"), (gia.read_bytes(), "text/xml")):
         assert read_plain_rss(content, content_type, BASE) is not None
         fast, slow = _both(content, content_type, monkeypatch)
         assert fast == slow
+
+
+def test_a_long_plain_feed_is_read_an_entry_at_a_time() -> None:
+    # Each entry becomes its item as it is built: holding all 1,000 of feedparser's entry
+    # dicts (with their detail dicts) at once peaked at ten times the feed's size.
+    feed = _bench_feed(1000)
+    read_feed(feed, "application/rss+xml", BASE)  # imports and caches out of the count
+    tracemalloc.start()
+    try:
+        items = read_feed(feed, "application/rss+xml", BASE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(items) == 1000
+    assert peak < 6 * len(feed), (peak, len(feed))
 
 
 def test_markup_free_text_shortcut_is_what_feedparser_does() -> None:
