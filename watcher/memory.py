@@ -4,8 +4,8 @@ CPython hands every allocation above 512 bytes (page bodies, their text, parser 
 to malloc. glibc gives each thread that allocates an arena of its own, up to 8 per core,
 and memory freed in one arena is not reused by another: the worker threads that read,
 extract and store pages each grow a heap. Two arenas kept the bench daemon's peak 7-10 MB
-lower at 5,000 pages; one, all threads sharing the main heap, ~1 MB lower again (97-98
-against 98.5-99.7 MB, cold and warm), with the same CPU: the threads hold the GIL for most
+lower at 5,000 pages; one, all threads sharing the main heap, ~1 MB lower again (97.2-98.3
+against 98.0-99.7 MB, cold and warm), with the same CPU: the threads hold the GIL for most
 of their work, so they seldom meet at malloc's lock.
 
 A page body (30-60 KB on government sites) is also above 512 bytes, and lives for a
