@@ -5,7 +5,6 @@ aside (None) for selectors beyond it."""
 from __future__ import annotations
 
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from lxml import etree
 
 import watcher.read.html as html_reader
+from bench.server import Site
 from watcher.config.sources import Reader
 from watcher.errors import ReadError
 from watcher.read import byid, read_page
@@ -70,17 +70,11 @@ def test_missing_body_is_a_read_error() -> None:
 
 # --- the two shortcuts: a parse that stops after the elements read, an id table lookup ---
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 SELECTORS = ["span#PRHeadlineSpan", "span#pressrelease"]
 
 
 def _bench_pages(count: int) -> list[str]:
-    sys.path.insert(0, str(BENCH))
-    try:
-        import server  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(BENCH))
-    site = server.Site(count)
+    site = Site(count)
     return [site.page_body(i).decode() for i in range(count)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import sys
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +12,7 @@ from feedparser.sanitizer import _sanitize_html
 from feedparser.urls import resolve_relative_uris
 
 import watcher.read.feed as feed_module
+from bench.server import Site
 from watcher.errors import ReadError
 from watcher.read import read_feed
 from watcher.read.plainrss import read_plain_rss
@@ -162,14 +162,7 @@ def test_plain_rss_reads_what_feedparser_reads(monkeypatch: pytest.MonkeyPatch) 
 
 def _bench_feed(items: int) -> bytes:
     """The benchmark's feed of ``items`` GIA-like press releases."""
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    sys.path.insert(0, str(bench))
-    try:
-        import server  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(bench))
-    feed: bytes = server.Site(items).feed(0, "http://127.0.0.1:9")
-    return feed
+    return Site(items).feed(0, "http://127.0.0.1:9")
 
 
 def test_the_bench_and_gia_feeds_take_the_plain_path(monkeypatch: pytest.MonkeyPatch) -> None:
