@@ -73,6 +73,10 @@ class Entity:
     name: str  # canonical English name
     aliases: tuple[str, ...] = ()
     amount_hkd: int | None = None  # the amount the baseline knows, if any
+    # False for a thing watcher knows so as to leave it out: a government account (the
+    # Capital Works Reserve Fund), a welfare fund. Its name still takes the amounts and
+    # back-references ("the Fund") near it, so they never fall to a scheme that is watched.
+    watched: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class _EntityModel(BaseModel):
     kind: FactKind
     name: str
     aliases: tuple[str, ...] = ()
+    note: str = ""
 
 
 _CASELESS_WORD_END = r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
@@ -361,7 +366,8 @@ class Gazetteer:
 def _merge(first: Entity, second: Entity) -> Entity:
     aliases = tuple(dict.fromkeys((*first.aliases, *second.aliases, second.name)))
     return Entity(first.key, first.kind, first.name, aliases,
-                  first.amount_hkd if first.amount_hkd is not None else second.amount_hkd)
+                  first.amount_hkd if first.amount_hkd is not None else second.amount_hkd,
+                  first.watched and second.watched)
 
 
 @cache
@@ -370,11 +376,13 @@ def packaged_entities() -> tuple[Entity, ...]:
     source = resources.files("watcher.extract").joinpath("gazetteer.yaml")
     data: Any = yaml.safe_load(source.read_text(encoding="utf-8"))
     entities = []
-    for index, item in enumerate(data.get("entities", [])):
-        try:
-            model = _EntityModel.model_validate(item)
-        except ValidationError as exc:
-            raise ConfigError(f"entity {index}: {exc.errors()[0]['msg']}",
-                              str(source)) from exc
-        entities.append(Entity(model.key, model.kind, model.name, model.aliases))
+    for section, watched in (("entities", True), ("unwatched", False)):
+        for index, item in enumerate(data.get(section, [])):
+            try:
+                model = _EntityModel.model_validate(item)
+            except ValidationError as exc:
+                raise ConfigError(f"{section} {index}: {exc.errors()[0]['msg']}",
+                                  str(source)) from exc
+            entities.append(Entity(model.key, model.kind, model.name, model.aliases,
+                                   watched=watched))
     return tuple(entities)

@@ -73,8 +73,9 @@ _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
-    r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
-    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源|大學|人才|"
+    r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|"
+    r"factor(?:y|ies)|automat|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|工廠|自動化|"
+    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|材料|能源|大學|人才|"
     r"創投|初創",
     re.IGNORECASE,
 )
@@ -84,6 +85,14 @@ _PRODUCTION_LINE = re.compile(r"[Pp生](?:(?<=\b[Pp])(?i:roduction\s+lines?)\b|(
 # A company-like name; "HK" of "HK$800 million" is not one.
 _OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*(?![\w$])")
 
+
+# The government and its bodies pay for production lines; they own none: "the Government
+# will help enterprises set up new smart production lines" names no plant.
+_NOT_OWNERS = frozenset((
+    "government", "hksar", "administration", "bureau", "department", "commission", "council",
+    "committee", "secretary", "executive", "legco", "legislative", "policy", "budget",
+    "address", "itc", "itib", "hkpc", "hkstp", "cyberport", "i&t", "sar", "mainland",
+))
 
 # Who a scheme pays: a production line after these words is theirs, not the subject's.
 _BENEFICIARIES = re.compile(
@@ -268,7 +277,8 @@ def production_line_owner(text: str, lo: int, start: int) -> str:
     if not owners:
         return _chinese_owner(text, lo, start)
     owner = owners[-1]
-    if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS:
+    words = {word.lower().strip(".,'’") for word in owner.group().split()}
+    if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS or words & _NOT_OWNERS:
         return ""
     if _BENEFICIARIES.search(text, owner.end(), start):
         return ""
