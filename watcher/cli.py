@@ -367,39 +367,67 @@ def extract(
 def eval_command(
     directory: Annotated[Path, typer.Argument(help="A directory of labelled pages "
                                                    "(see docs/eval.md).")] = Path("tests/eval"),
-    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list.")] = 5,
+    part: Annotated[str | None, typer.Option(
+        help="Only this part: dev, test (real pages) or handmade.")] = None,
+    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list "
+                                                   "(dev and handmade only, unless --part "
+                                                   "test).")] = 5,
     json_output: JsonOption = False,
 ) -> None:
-    """Score extraction on labelled pages: precision, recall and F1 per fact kind, for
-    amounts and statuses, and the worst pages. Nothing is stored."""
+    """Score extraction on labelled pages: precision, recall and F1 per fact kind, amounts
+    (exact, and their roles), statuses, per part (real pages split into dev and test,
+    and the hand-made pages) and language, and the worst pages. Nothing is stored."""
     from watcher.baseline import load_baseline
-    from watcher.eval import evaluate, measures, verdict
-    from watcher.extract import Gazetteer
+    from watcher.eval import PARTS, evaluate, floors_of, measures, verdict
+
+    if part is not None and part not in PARTS:
+        raise typer.BadParameter(f"{part!r} is not a part (parts: {', '.join(PARTS)})",
+                                 param_hint="--part")
 
     def work() -> Any:
+        from watcher.extract import Gazetteer
+
         gazetteer = Gazetteer.from_baseline(load_baseline(Settings().baseline_file))
         return evaluate(directory, gazetteer)
 
     report = guarded(work)
+    parts = [p for p in PARTS if (part is None or p == part) and report.subset(p).pages]
     if json_output:
-        print_json(report.as_json(worst) | {"misses": verdict(report)})
+        print_json({p: {lang or "all": report.subset(p, lang).as_json(worst)
+                        | {"misses": verdict(report.subset(p, lang), floors_of(p))}
+                        for lang in (None, "en", "zh") if report.subset(p, lang).pages}
+                    for p in parts})
         return
-    table = Table("measure", "precision", "recall", "F1", "right", "extra", "missed",
-                  title=f"extraction on {len(report.pages)} labelled pages")
-    for label, c in measures(report):
-        table.add_row(label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}",
-                      str(c.tp), str(c.fp), str(c.fn))
-    out.print(table)
-    out.print(f"negative pages: {report.negative_pages}, funding facts on them: "
-              f"{report.negative_funding}; amounts not exact: {report.wrong_amounts}")
-    pages = report.worst(worst)
-    if pages:
-        listing = Table("page", "mistakes", "what went wrong", title="worst pages")
-        for page in pages:
-            listing.add_row(page.case, str(page.errors), escape("\n".join(page.mistakes)))
-        out.print(listing)
-    for miss in verdict(report):
-        out.print(f"below threshold: {miss}", markup=False, highlight=False)
+    for name in parts:
+        sub = report.subset(name)
+        table = Table("measure", "precision", "recall", "F1", "right", "extra", "missed",
+                      title=f"{name}: {len(sub.pages)} pages "
+                            f"({len(sub.subset(language='en').pages)} en, "
+                            f"{len(sub.subset(language='zh').pages)} zh)")
+        for label, c in measures(sub):
+            table.add_row(label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}",
+                          str(c.tp), str(c.fp), str(c.fn))
+        out.print(table)
+        for lang in ("en", "zh"):
+            one = sub.subset(language=lang)
+            if one.pages:
+                kinds = ", ".join(f"{k} {c.precision:.2f}/{c.recall:.2f}"
+                                  for k, c in one.kinds.items())
+                out.print(f"  {lang}: {kinds}; amounts exact {one.amounts_exact:.2f}, "
+                          f"role errors {one.role_errors}, status {one.status_accuracy:.2f}",
+                          highlight=False)
+        out.print(f"  amounts exact: {sub.amounts_exact:.3f} of {sub.sizes_given} sizes given; "
+                  f"amount-role errors: {sub.role_errors}; status accuracy: "
+                  f"{sub.status_accuracy:.3f}; negative pages: {sub.negative_pages}, funding "
+                  f"facts on them: {sub.negative_funding}", highlight=False)
+        pages = sub.worst(worst) if name != "test" or part == "test" else []
+        if pages:
+            listing = Table("page", "mistakes", "what went wrong", title=f"{name}: worst pages")
+            for page in pages:
+                listing.add_row(page.case, str(page.errors), escape("\n".join(page.mistakes)))
+            out.print(listing)
+        for miss in verdict(sub, floors_of(name)):
+            out.print(f"  below threshold: {miss}", markup=False, highlight=False)
 
 
 @app.command("sources")

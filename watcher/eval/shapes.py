@@ -7,6 +7,8 @@ row, as the ``itf-whats-new`` source reads it; the others are an ``h1`` and an a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 from watcher.config.sources import Entries, Reader
 from watcher.eval.labels import Case
 from watcher.models import Document
@@ -25,8 +27,19 @@ SHAPES: dict[str, Reader | Entries] = {
 }
 
 
+def read_text_page(case: Case) -> Document:
+    """A real page's published text: the headline on the first line, then the body."""
+    title, _, body = case.page_path.read_text(encoding="utf-8").partition("\n")
+    published = (datetime.combine(case.published, time(12), tzinfo=UTC)
+                 if case.published else None)
+    return Document(url=case.url, source="eval", title=title.strip(), text=body.strip(),
+                    language=case.language, published=published)
+
+
 def read_case(case: Case) -> list[Document]:
     """The documents of a case's page, read as its source would read it."""
+    if case.shape == "text":
+        return [read_text_page(case)]
     content = case.page_path.read_bytes()
     url = case.page_path.resolve().as_uri()
     shape = SHAPES[case.shape]
