@@ -87,6 +87,9 @@ class RoleAmount:
     qualifier: str = ""  # about | over | up_to | at_least | under; "" when exact
     previous_hkd: int | None = None  # the value a change replaced: "lowered from A to B" -> A
     cue: str = ""  # the words that decided the role, for `watcher extract --explain`
+    # A past value with no present one beside it ("opened with an initial $200 million"):
+    # said, but never the fund's size or terms now.
+    earlier: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"role": str(self.role), "hkd": self.hkd, "text": self.text}
@@ -94,6 +97,8 @@ class RoleAmount:
             out["qualifier"] = self.qualifier
         if self.previous_hkd is not None:
             out["previous_hkd"] = self.previous_hkd
+        if self.earlier:
+            out["earlier"] = True
         return out
 
 

@@ -157,7 +157,7 @@ def _role_mistakes(fact: Fact, gold: LabelFact) -> list[str]:
     labelled = _label_roles(gold)
     said: list[tuple[int, str, bool, str]] = []
     for amount in fact.amounts:
-        said.append((amount.hkd, str(amount.role), False, amount.text))
+        said.append((amount.hkd, str(amount.role), amount.earlier, amount.text))
         if amount.previous_hkd is not None:
             said.append((amount.previous_hkd, str(amount.role), True, "its old value"))
     if fact.amount_hkd is not None and not any(

@@ -51,6 +51,10 @@ from watcher.models import (
 )
 
 _GENERIC_FUND = re.compile(r"\b(?:fund|funds|funding)\b|基金|資金")
+_EARMARK_WORDS = re.compile(r"\b(?:earmark\w*|set(?:s|ting)?\s+aside|reserv(?:e|ed|es|ing))\b"
+                            r"|預留|撥出", re.IGNORECASE)
+_BUILDING = re.compile(r"\b(?:build|building|construct\w*|develop(?:ing)?\s+the)\b|興建|建造|"
+                       r"建設|擴建|發展.{0,8}(?:園|城|中心)", re.IGNORECASE)
 _GENERIC_FUND_CUES = frozenset({Status.EARMARKED, Status.PLANNED, Status.LAUNCHED})
 _NEW_THING_CUES = frozenset({Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_CONSTRUCTION,
                              Status.OPENED, Status.ESTABLISHED, Status.LAUNCHED})
@@ -123,8 +127,9 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
     for index, sentence in enumerate(sentences()):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
-        if not found and not (amounts and _GENERIC_FUND.search(sentence.text)):
-            continue  # no name, and no "fund" for an unnamed fund: the sentence says nothing
+        if not found and not (amounts and (_GENERIC_FUND.search(sentence.text)
+                                           or _EARMARK_WORDS.search(sentence.text))):
+            continue  # no name, and no fund or money set aside: the sentence says nothing
         # Cues only matter where there is a name or an amount: look for them only there.
         cues = [StatusCue(c.status, c.cue, c.start + sentence.start, c.end + sentence.start)
                 for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]
@@ -184,8 +189,10 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
                                                         hkd_amounts, spans))
                                         for a in hkd_amounts)
                     if r.role is not AmountRole.OTHER]
-    if not funding and fund_amounts and _GENERIC_FUND.search(sentence.text):
-        generic = _generic_fund(sentence, fund_amounts, cues, gazetteer)
+    if not funding and fund_amounts and (_GENERIC_FUND.search(sentence.text)
+                                         or _EARMARK_WORDS.search(sentence.text)):
+        generic = _generic_fund(sentence, fund_amounts, cues, gazetteer,
+                                any(n.kind is FactKind.FACILITY for n in names))
         if generic is not None:
             funding.append(generic)
             names.append(generic)
@@ -214,7 +221,8 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
 
 
 def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, RoleReading]],
-                  cues: list[StatusCue], gazetteer: Gazetteer) -> Name | None:
+                  cues: list[StatusCue], gazetteer: Gazetteer, facilities_named: bool
+                  ) -> Name | None:
     """"A fund of HK$10 billion has been earmarked": an unnamed fund, known by amount."""
     totals = [a for a, r in fund_amounts if r.role is AmountRole.SIZE and not r.previous]
     if not totals or not any(c.status in _GENERIC_FUND_CUES for c in cues):
@@ -223,7 +231,13 @@ def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, RoleR
     assert amount.hkd is not None
     known = gazetteer.by_amount(FactKind.FUNDING, amount.hkd)
     match = _GENERIC_FUND.search(sentence.text)
-    assert match is not None
+    if match is None:
+        # "預留100億元推動生命健康科技的研發": money set aside for an I&T purpose with no
+        # fund named is a fund all the same; money to build a park or a centre is not.
+        match = _EARMARK_WORDS.search(sentence.text)
+        if match is None or _BUILDING.search(sentence.text) or not sounds_like_innovation(
+                sentence.text) or facilities_named:
+            return None  # money for a park, a centre or a cluster is not a fund
     word = match.group()
     start = sentence.start + match.start()
     via = f"scheme word '{word}'"
@@ -241,6 +255,8 @@ def _why(name: Name) -> str:
 # A status cue that makes a new name a fact even with no money beside it: "launch the
 # Factory Line Renewal Support Pilot Scheme", "will set up the X Fund".
 _ANNOUNCING = frozenset({Status.LAUNCHED, Status.PLANNED, Status.EARMARKED, Status.ESTABLISHED})
+_A_FUNDS_OWN_MONEY = frozenset({AmountRole.SIZE, AmountRole.ADDED, AmountRole.CAP_PER_PROJECT,
+                                AmountRole.GRANT, AmountRole.THRESHOLD})
 
 
 def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAmount, ...]:
@@ -260,7 +276,7 @@ def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAm
     for role, amount in pending.items():  # "from $A" with no "to" kept: still said
         assert amount.hkd is not None
         out.append(RoleAmount(role, amount.hkd, amount.text, amount.qualifier, None,
-                              "an earlier value"))
+                              "an earlier value", earlier=True))
     seen: set[tuple[AmountRole, int]] = set()
     unique = []
     for item in out:
@@ -273,10 +289,13 @@ def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAm
 def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | None,
                   cues: list[StatusCue], funding: list[Name], language: str) -> Fact | None:
     amounts = role_amounts(name.amounts)
-    size = next((a for a in amounts if a.role is AmountRole.SIZE), None)
+    size = next((a for a in amounts if a.role is AmountRole.SIZE and not a.earlier), None)
     announced = cue is not None and cue.status in _ANNOUNCING
-    if not name.known and not name.supporting and not amounts and not announced:
-        return None  # a new "... Scheme" counts with its money beside it, or announced
+    if not name.known and not name.supporting and not announced and not any(
+            a.role in _A_FUNDS_OWN_MONEY for a in amounts):
+        # a new "... Scheme" counts with its own money beside it (a works programme's cost
+        # is no scheme's money), or when it is announced
+        return None
     if not name.known and not name.supporting and not (sounds_like_innovation(name.name)
                                or sounds_like_innovation(sentence.text)):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
@@ -295,7 +314,7 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
             cue = earmark
     attributes: list[tuple[str, str]] = []
     for role_amount in amounts:
-        if role_amount.role in TERM_ROLES:
+        if role_amount.role in TERM_ROLES and not role_amount.earlier:
             attributes.append((f"{role_amount.role}_hkd", str(role_amount.hkd)))
     nearest_funding = len(funding) <= 1 or name is min(
         funding, key=lambda n: abs(n.start - sentence.start))

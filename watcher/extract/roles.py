@@ -60,6 +60,19 @@ _FIRST: list[tuple[AmountRole, re.Pattern[str]]] = [
                         r"|獲[^，。；]{0,24}?(?:資助|撥款)(?:約|達|共|合共|了)?\s*$")),
 ]
 
+# 2a'. A fund set up with its money: "launched in October 2023 with a funding of $10
+# billion", "set up in 2017 with $2 billion", "成立時注資20億元"; and its first size, which
+# a later one replaced: "with an initial commitment of $50 million".
+_SET_UP_WITH = re.compile(
+    r"\b(?:launched|set\s+up|established|introduced|created|rolled\s+out|started)\b"
+    r"[^.;$]{0,60}?\bwith\s+(?:a\s+|an\s+)?(?:total\s+|overall\s+)?(?:(?:funding|budget"
+    r"|commitment|allocation|provision|injection|capital)\s+(?:of\s+)?)?"
+    r"(?:about\s+|around\s+|some\s+|over\s+)?(?:HK)?\$?\s*$", re.IGNORECASE)
+_INITIAL = re.compile(
+    r"\b(?:initial(?:ly)?|original(?:ly)?|first)\s+(?:(?:commitment|funding|size|capital"
+    r"|injection|allocation|budget)\s+(?:of\s+)?)?(?:about\s+|some\s+)?(?:HK)?\$?\s*$"
+    r"|(?:原本|最初|初期|起初|成立時)(?:為|的|約|注資|撥款)*\s*$", re.IGNORECASE)
+
 # 2b. Right before the amount: the widest match decides (see _widest).
 _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
     (_ADDED, _before(
@@ -113,10 +126,9 @@ _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
 # 3. A fund's name right after: "a $10 billion fund", "the HK$5 billion Scheme X",
 # "100億元的「新型工業加速計劃」", "10億元創科基金".
 _FUND_AFTER = re.compile(
-    r"^\s*(?:-?strong\s+)?(?:(?:new|dedicated|special|additional)\s+)?"
-    r"(?:(?:[A-Z][\w&'’+-]*|of|and|for|&)\s+){0,8}?(?:fund|scheme|programme|program)s?\b"
-    r"|^(?:的|之)?\s*[「『]?[\u4e00-\u9fffA-Za-z0-9&+]{0,24}?(?:基金|計劃|计划)(?![項项])",
-    re.IGNORECASE)
+    r"^\s*(?:-?strong\s+)?(?:(?i:new|dedicated|special|additional)\s+)?"
+    r"(?:(?:[A-Z][\w&'’+-]*|of|and|for|&)\s+){0,8}?(?i:fund|scheme|programme|program)s?\b"
+    r"|^(?:的|之)?\s*[「『]?[\u4e00-\u9fffA-Za-z0-9&+]{0,24}?(?:基金|計劃|计划)(?![項项])")
 _PER_AFTER = re.compile(
     r"^\s*(?:in\s+funding\s+|of\s+funding\s+|of\s+subsidy\s+)?(?:per|for\s+each|each|a|for\s+every)"
     r"\s+(?:approved\s+|eligible\s+|successful\s+)?(?:project|company|enterprise|application"
@@ -218,6 +230,18 @@ def _change_role(text: str, amount: Amount, lo: int, hi: int, amounts: list[Amou
     return RoleReading(role, f"change of '{noun}'", previous)
 
 
+# Words that say "in all" but not whose money: "a total of $6.2 billion of public funding
+# have been approved" is what the scheme granted, not its size.
+_WEAK_SIZE = re.compile(r"(?:a\s+)?total(?:\s+\w+)*|總額\S*|總值\S*|合共\S*|involving(?:\s+\w+)*",
+                        re.IGNORECASE)
+_APPROVED = re.compile(r"\b(?:approved|granted|awarded|disbursed|committed\s+to\s+projects"
+                       r"|supported)\b|獲批|批出|批核|資助了|支持了", re.IGNORECASE)
+
+# A fund's own "funding" right after its name is its size, not a grant.
+_OWN_FUNDING = re.compile(r"(?:資助額|資助金額|撥款)(?:為|是|約|達|共)*|(?i:funding|budget)"
+                          r"(?:\s+(?:of|is|was|amounts\s+to|stands\s+at))*")
+_NAME_THEN = re.compile(r"\s*(?:的|之|['’]s)?\s*", re.IGNORECASE)
+
 _NAME_GAP_AFTER = re.compile(r"\s*(?:的|之)?\s*[「『“\"]?\s*")
 _NAME_GAP_BEFORE = re.compile(r"\s*[,，]?\s*(?:[(（]|with\s+(?:a\s+)?(?:total\s+)?(?:of\s+)?)\s*",
                               re.IGNORECASE)
@@ -259,11 +283,29 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
     first = _widest(_FIRST, before)
     if first is not None:
         return RoleReading(*first)
+    initial = _INITIAL.search(before)
+    if initial is not None:
+        return RoleReading(_SIZE, " ".join(initial.group().split()), previous=True)
+    set_up = _SET_UP_WITH.search(before)
+    if set_up is not None:
+        granted = _GRANT_AFTER.match(text[amount.end:min(hi, amount.end + 60)])
+        if granted is not None:  # "set up with funding of $48 million from the ITF"
+            return RoleReading(_GRANT, " ".join(granted.group().split()))
+        return RoleReading(_SIZE, " ".join(set_up.group().split()))
     if fund_spans and _beside_fund_name(text, amount, fund_spans):
         return RoleReading(_SIZE, "beside the fund's name")
     found = _widest(_BEFORE, before)
     if found is not None:
-        return RoleReading(*found)
+        role, cue = found
+        if role is _SIZE and _WEAK_SIZE.fullmatch(cue) and _APPROVED.search(
+                text, _clause_start(text, lo, amount.start), min(hi, amount.end + 80)):
+            return RoleReading(_GRANT, f"{cue} ... approved")  # "a total of $X ... approved"
+        if role is _GRANT and fund_spans and _OWN_FUNDING.fullmatch(cue) and any(
+                _NAME_THEN.fullmatch(text, end, amount.start - len(before) + before.rfind(cue))
+                for _, end in fund_spans if end <= amount.start):
+            # "新型工業加速計劃資助額為100億元": the scheme's own funding is its size
+            return RoleReading(_SIZE, f"the fund's own {cue}")
+        return RoleReading(role, cue)
     if amount.qualifier == "up_to":
         return RoleReading(_CAP, "'up to'")
     if amount.qualifier == "at_least":
