@@ -28,6 +28,7 @@ from watcher.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
 from watcher.memory import tune_malloc
+from watcher.models import AmountRole
 from watcher.runtime import Runtime
 from watcher.settings import Settings, settings_problems
 from watcher.store import outbox as outbox_store
@@ -347,19 +348,30 @@ def extract(
     if json_output:
         print_json([{"kind": str(f.kind), "name": f.name, "key": f.key,
                      "amount_hkd": f.amount_hkd, "status": str(f.status) if f.status else None,
-                     "attributes": dict(f.attributes), "evidence": f.evidence,
-                     "cue": f.cue, "language": f.language} for f in facts])
+                     "attributes": dict(f.attributes),
+                     "amounts": [a.as_json() | {"cue": a.cue} for a in f.amounts],
+                     "evidence": f.evidence, "cue": f.cue, "language": f.language}
+                    for f in facts])
         return
-    table = Table("#", "kind", "name", "amount (HKD)", "status", title=document.title or url)
+    table = Table("#", "kind", "name", "size (HKD)", "other amounts", "status",
+                  title=document.title or url)
     for number, f in enumerate(facts, 1):
+        others = "; ".join(f"{a.role}: {a.hkd:,}" for a in f.amounts
+                           if a.role is not AmountRole.SIZE)
         table.add_row(str(number), str(f.kind), f.name,
-                      f"{f.amount_hkd:,}" if f.amount_hkd else "", str(f.status or ""))
+                      f"{f.amount_hkd:,}" if f.amount_hkd else "", others,
+                      str(f.status or ""))
     out.print(table)
     if explain:  # one block per fact: a table column is too narrow for a sentence
         for number, f in enumerate(facts, 1):
             # page text is escaped: "[...]" in a sentence is not rich markup
+            roles = "".join(
+                f"\n   {a.role}: {escape(a.text)}"
+                f"{' (was HK$' + format(a.previous_hkd, ',') + ')' if a.previous_hkd else ''}"
+                f"{' (earlier)' if a.earlier else ''} because '{escape(a.cue)}'"
+                for a in f.amounts)
             out.print(f"[bold]{number}. {escape(f.name)}[/bold]\n"
-                      f"   sentence: {escape(f.evidence)}\n   why: {escape(f.cue)}",
+                      f"   sentence: {escape(f.evidence)}\n   why: {escape(f.cue)}{roles}",
                       highlight=False)
 
 

@@ -216,7 +216,10 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
         else:
             fact = _thing_fact(sentence, name, cue, language)
         if fact is not None:
-            facts.append((fact, name.supporting and not name.amounts))
+            # A back-reference states a new thing only with the thing's own money beside
+            # it ("the Fund's size has grown to $2 billion"), not a works cost.
+            facts.append((fact, name.supporting and not any(
+                r.role in _A_FUNDS_OWN_MONEY for _, r in name.amounts)))
     return facts
 
 

@@ -64,9 +64,9 @@ _FIRST: list[tuple[AmountRole, re.Pattern[str]]] = [
 # billion", "set up in 2017 with $2 billion", "成立時注資20億元"; and its first size, which
 # a later one replaced: "with an initial commitment of $50 million".
 _SET_UP_WITH = re.compile(
-    r"\b(?:launched|set\s+up|established|introduced|created|rolled\s+out|started)\b"
-    r"[^.;$]{0,60}?\bwith\s+(?:a\s+|an\s+)?(?:total\s+|overall\s+)?(?:(?:funding|budget"
-    r"|commitment|allocation|provision|injection|capital)\s+(?:of\s+)?)?"
+    r"\b(?P<verb>launched|set\s+up|established|introduced|created|rolled\s+out|started)\b"
+    r"[^.;$]{0,100}?\b(?P<with>with\s+(?:a\s+|an\s+)?(?:total\s+|overall\s+)?(?:(?:funding"
+    r"|budget|commitment|allocation|provision|injection|capital)\s+(?:of\s+)?)?)"
     r"(?:about\s+|around\s+|some\s+|over\s+)?(?:HK)?\$?\s*$", re.IGNORECASE)
 _INITIAL = re.compile(
     r"\b(?:initial(?:ly)?|original(?:ly)?|first)\s+(?:(?:commitment|funding|size|capital"
@@ -286,12 +286,13 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
     initial = _INITIAL.search(before)
     if initial is not None:
         return RoleReading(_SIZE, " ".join(initial.group().split()), previous=True)
-    set_up = _SET_UP_WITH.search(before)
+    set_up = _SET_UP_WITH.search(text, max(lo, amount.start - 160), amount.start)
     if set_up is not None:
         granted = _GRANT_AFTER.match(text[amount.end:min(hi, amount.end + 60)])
         if granted is not None:  # "set up with funding of $48 million from the ITF"
             return RoleReading(_GRANT, " ".join(granted.group().split()))
-        return RoleReading(_SIZE, " ".join(set_up.group().split()))
+        words = " ".join(f"{set_up.group('verb')} ... {set_up.group('with')}".split())
+        return RoleReading(_SIZE, words)
     if fund_spans and _beside_fund_name(text, amount, fund_spans):
         return RoleReading(_SIZE, "beside the fund's name")
     found = _widest(_BEFORE, before)
