@@ -102,9 +102,24 @@ def _as_written(evidence: str, text: str, written: str) -> str:
     return written[at:at + len(evidence)] if at >= 0 else evidence
 
 
+# A Policy Address or a Budget speech (or a release reporting one) proposes: "the launch of
+# an I&T Accelerator Pilot Scheme" there is a plan, not a scheme open for applications.
+_PLAN_DOCUMENT = re.compile(r"\bPolicy\s+Address\b|\bBudget\s+(?:Speech|speech)\b|"
+                            r"\bthe\s+(?:\d{4}(?:-\d{2,4})?\s+)?Budget\b|施政報告|財政預算案|預算案")
+_NOMINAL_LAUNCH = re.compile(r"^(?:the\s+|its\s+)?launch(?:\s+of)?$|^launching$", re.IGNORECASE)
+
+
+def _as_planned(cue: StatusCue) -> StatusCue:
+    """A cue read in a plan: a launch named as a noun is a launch to come."""
+    if cue.status is Status.LAUNCHED and _NOMINAL_LAUNCH.match(cue.cue):
+        return StatusCue(Status.PLANNED, cue.cue, cue.start, cue.end)
+    return cue
+
+
 def _extract_text(text: str, gazetteer: Gazetteer, language: str
                   ) -> list[tuple[Fact, bool]]:
     """(fact, supporting) pairs: a supporting fact only adds to a fact stated elsewhere."""
+    plan = _PLAN_DOCUMENT.search(text, 0, 600) is not None
     split: list[Sentence] = []
 
     def sentences() -> list[Sentence]:
@@ -133,6 +148,8 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
         # Cues only matter where there is a name or an amount: look for them only there.
         cues = [StatusCue(c.status, c.cue, c.start + sentence.start, c.end + sentence.start)
                 for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]
+        if plan:
+            cues = [_as_planned(c) for c in cues]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, Name)],
             [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))

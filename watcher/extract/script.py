@@ -19,8 +19,8 @@ from functools import cache
 from importlib import resources
 
 # Characters that are also (rarely) Traditional, but in a Simplified government text are
-# the simplified form of another: "1万" is 萬, "后续" 後續, "计划" 計劃, "范围" 範圍.
-_OVERRIDES = {"万": "萬", "后": "後", "划": "劃", "范": "範", "准": "準"}
+# the simplified form of another: "1万" is 萬, "后续" 後續, "计划" 計劃, "范围" 範圍, "于" 於.
+_OVERRIDES = {"万": "萬", "后": "後", "划": "劃", "范": "範", "准": "準", "于": "於"}
 # How many Simplified-only characters make a page Simplified: a Traditional page may quote
 # a name or two in Simplified, and is still read as written.
 _MIN_SIMPLIFIED = 4

@@ -45,15 +45,17 @@ _CUES: list[tuple[Status, str]] = [
     (_P, r"\b(?:plans?|planning|proposes?|proposing|intends?|intending)\s+to\b"),
     (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
     (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
-    (_P, rf"(?:將|會|計劃|擬|準備|籌備|打算|預計|預期|可望|有望)(?:[於在][^，。；]{{0,12}})?"
-         rf"(?:{_ZH_EST}|發展|建造)"),
+    (_P, rf"(?:將|會|計劃|擬|準備|籌備|打算|預計|預期|可望|有望)(?:[於在][^，。；]{{0,30}})?"
+         rf"(?:正式)?(?:{_ZH_EST}|發展|建造)"),
     # a scheme that "will subsidise" is announced, not yet open
     (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
     (_P, r"將由[^，。；]{1,24}?(?:管理|營運|負責|推行)的"),  # "將由…管理的…基金": yet to come
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # welcoming, supporting or proposing a set-up says it has not happened yet:
     # 「工總歡迎成立新型工業化發展辦公室」 is a plan, not an opening
-    (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取)(?:政府)?{_ZH_EST}"),
+    (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取|需要|必須|撥款)(?:政府)?{_ZH_EST}"),
+    (_P, r"\bwill\s+(?:also\s+)?promulgate\b|\bpress(?:es|ed|ing)?\s+ahead\s+with\b"),
+    (_P, r"\b(?:is|are)\s+(?:now\s+)?developing\b"),
     # contemplated
     (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
     (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
@@ -72,6 +74,7 @@ _CUES: list[tuple[Status, str]] = [
     (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+(?:of|ceremony)\b|\brolled\s+out\b"
          r"|\b(?:its|the)\s+launch\b"),
     (_L, r"(?:已|正式)?推出|(?:開始|開放|接受)申請"),
+    (_L, r"\bpromulgated\b"),
     # earmarked: money set aside
     (_E, r"\bearmark\w*|\bset(?:s|ting)?\s+aside\b|\breserv(?:e|ed|es|ing)\b"),
     # not "inject" or "allocate": money put into a fund that exists sets nothing aside
@@ -208,10 +211,26 @@ class StatusCue:
     end: int
 
 
+# A measure listed in a plan opens with its verb: "set up a $10 billion New
+# Industrialisation Acceleration Scheme – ...", "setting up a $10 billion I&T
+# Industry-Oriented Fund", "設立100億元「創科產業引導基金」". Not "Set up in 2017, the Fund
+# ...": a past participle takes no article.
+_PLAN_ITEM = re.compile(
+    r"\W{0,4}(?:\(?[0-9a-z]{1,3}[).]\s*)?(?P<cue>(?:set(?:ting)?\s+up|establish(?:ing)?"
+    r"|launch(?:ing)?|introduc(?:e|ing)|creat(?:e|ing))\s+(?:a|an|the)\b"
+    r"|(?:設立|成立|推出|籌建|建立))", re.IGNORECASE)
+
+
 def find_status_cues(text: str) -> list[StatusCue]:
     """Every status cue in ``text``, in order, none overlapping."""
     cues = []
+    item = _PLAN_ITEM.match(text)
+    if item is not None:
+        cues.append(StatusCue(Status.PLANNED, item.group("cue"), item.start("cue"),
+                              item.end("cue")))
     for match in (_REGEX if _CJK.search(text) else _EN_REGEX).finditer(text):
+        if item is not None and match.start() < item.end("cue"):
+            continue
         group = match.lastgroup
         assert group is not None
         cues.append(StatusCue(_STATUS_OF_GROUP[group], match.group(), match.start(), match.end()))
