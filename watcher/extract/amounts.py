@@ -78,7 +78,7 @@ _AMOUNT = re.compile(
     (?=[HUSRCNAMEGJ$€£¥港美人歐欧英日\d{_ZH_DIGIT}])  # fail fast elsewhere
     (?:(?<![A-Za-z])(?P<pre>{_ASCII_PREFIX})|(?P<zpre>{_CJK_PREFIX}))?\s?
     (?P<num>{_PART}(?:\s?(?:{_BIG})(?:{_PART}(?:\s?(?:{_BIG}))?)*)?)
-    (?:\s?(?P<emult>billion|million|thousand|bn|mn|b|m|k)(?![A-Za-z]))?
+    (?:\s?(?P<emult>(?i:billion|million|thousand|bn|mn)|[bmkBMK])(?![A-Za-z]))?
     \s?(?P<suf>{_CJK_SUFFIX}|(?i:hong\s+kong\s+dollars|hk\s+dollars))?
     """,
     re.VERBOSE,

@@ -249,7 +249,7 @@ def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, RoleR
         return None
     amount = totals[0]
     assert amount.hkd is not None
-    known = gazetteer.by_amount(FactKind.FUNDING, amount.hkd)
+    known = gazetteer.by_amount(FactKind.FUNDING, amount.hkd, sentence.text)
     match = _GENERIC_FUND.search(sentence.text)
     if match is None:
         # "預留100億元推動生命健康科技的研發": money set aside for an I&T purpose with no

@@ -77,6 +77,7 @@ class Entity:
     # Capital Works Reserve Fund), a welfare fund. Its name still takes the amounts and
     # back-references ("the Fund") near it, so they never fall to a scheme that is watched.
     watched: bool = True
+    topics: tuple[str, ...] = ()  # see BaselineEntry.topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,8 @@ class Gazetteer:
         entities: list[Entity] = []
         if baseline is not None:
             entities += [
-                Entity(e.key, e.kind, e.name, tuple(e.aliases), e.amount_hkd)
+                Entity(e.key, e.kind, e.name, tuple(e.aliases), e.amount_hkd,
+                       topics=tuple(e.topics))
                 for e in baseline.entries
                 if e.kind is not FactKind.FIGURE
             ]
@@ -298,11 +300,14 @@ class Gazetteer:
                 return self._ordinal(base, _ORDINALS[head])
         return None
 
-    def by_amount(self, kind: FactKind, amount_hkd: int) -> Entity | None:
-        """The one known entity of ``kind`` with this amount, if exactly one has it (how
-        "a fund of HK$10 billion" finds the scheme the baseline knows)."""
+    def by_amount(self, kind: FactKind, amount_hkd: int, sentence: str) -> Entity | None:
+        """The one known entity of ``kind`` with this amount whose topics ``sentence``
+        speaks of, if exactly one (how "a fund of HK$10 billion ... production facilities"
+        finds the scheme the baseline knows)."""
+        low = sentence.lower()
         found = [e for e in self._entities.values()
-                 if e.kind is kind and e.amount_hkd == amount_hkd]
+                 if e.kind is kind and e.amount_hkd == amount_hkd
+                 and any(topic.lower() in low for topic in e.topics)]
         return found[0] if len(found) == 1 else None
 
     def find(self, text: str) -> list[Mention]:
@@ -367,7 +372,7 @@ def _merge(first: Entity, second: Entity) -> Entity:
     aliases = tuple(dict.fromkeys((*first.aliases, *second.aliases, second.name)))
     return Entity(first.key, first.kind, first.name, aliases,
                   first.amount_hkd if first.amount_hkd is not None else second.amount_hkd,
-                  first.watched and second.watched)
+                  first.watched and second.watched, first.topics or second.topics)
 
 
 @cache

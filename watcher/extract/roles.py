@@ -90,7 +90,8 @@ _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
         r"up\s+to|capped\s+at|(?:a\s+)?cap\s+of|ceiling(?:\s+of)?|maximum(?:\s+(?:funding|"
         r"grant|subsidy|amount|of))*|at\s+most|not\s+exceeding|no\s+more\s+than|not\s+more"
         r"\s+than",
-        r"上限(?:為|是)?|最高(?:可獲|資助|可達)?(?:資助)?|最多(?:可獲)?|不多於|不超過|不超过|"
+        r"上限(?:為|是)?|最高(?:可)?(?:獲得?|得到|資助|達)?(?:資助)?|最多(?:可)?(?:獲得?|得到)?|"
+        r"不多於|不超過|不超过|"
         r"每(?:個|家|間|名|項)?(?:項目|企業|公司|機構|申請)(?:可獲|最高)?(?:資助)?")),
     (_PRIVATE, _before(
         r"private(?:\s+(?:sector|capital))?\s+(?:investments?|funding|capital)"
@@ -128,7 +129,8 @@ _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
 _FUND_AFTER = re.compile(
     r"^\s*(?:-?strong\s+)?(?:(?i:new|dedicated|special|additional)\s+)?"
     r"(?:(?:[A-Z][\w&'’+-]*|of|and|for|&)\s+){0,8}?(?i:fund|scheme|programme|program)s?\b"
-    r"|^(?:的|之)?\s*[「『]?[\u4e00-\u9fffA-Za-z0-9&+]{0,24}?(?:基金|計劃|计划)(?![項项])")
+    r"|^(?:的|之)?\s*[「『]?(?:(?![成設推與用作於以為向予給在由把調撥投注])[\u4e00-\u9fffA-Za-z0-9&+])"
+    r"{0,24}?(?:基金|計劃|计划)(?![項项])")
 _PER_AFTER = re.compile(
     r"^\s*(?:in\s+funding\s+|of\s+funding\s+|of\s+subsidy\s+)?(?:per|for\s+each|each|a|for\s+every)"
     r"\s+(?:approved\s+|eligible\s+|successful\s+)?(?:project|company|enterprise|application"
