@@ -316,7 +316,7 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         # a new "... Scheme" counts with its own money beside it (a works programme's cost
         # is no scheme's money), or when it is announced
         return None
-    if not name.known and not name.supporting and not (sounds_like_innovation(name.name)
+    if not name.known and not (sounds_like_innovation(name.name)
                                or sounds_like_innovation(sentence.text)):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
         # but no I&T or industry in the name or the sentence, so no scheme to watch.
