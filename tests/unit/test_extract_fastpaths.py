@@ -20,7 +20,7 @@ import pytest
 
 from watcher.baseline import load_baseline
 from watcher.eval.labels import load_cases
-from watcher.eval.shapes import read_case
+from watcher.eval.run import read_case
 from watcher.extract import (
     Amount,
     Gazetteer,

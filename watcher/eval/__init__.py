@@ -9,9 +9,9 @@ lists every fact an analyst would record (docs/eval.md). Typical use::
 
 from watcher.eval.labels import Case, LabelFact, load_case, load_cases
 from watcher.eval.report import THRESHOLDS, measures, verdict
-from watcher.eval.run import evaluate, predict
+from watcher.eval.run import evaluate, predict, read_case
 from watcher.eval.score import Counts, PageResult, Report, score
-from watcher.eval.shapes import SHAPES, read_case
+from watcher.eval.shapes import SHAPES
 
 __all__ = [
     "SHAPES",

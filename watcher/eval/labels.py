@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from watcher.config.common import Strict as _Strict
 from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError
+from watcher.eval.shapes import SHAPES
 from watcher.models import FactKind, Status
 
 _SCORED_KINDS = (FactKind.FUNDING, FactKind.FACILITY, FactKind.ORGANISATION)
@@ -71,8 +72,6 @@ def load_case(path: Path, root: Path | None = None) -> Case:
         raise ConfigError("a label file is one YAML mapping", str(path), 1)
     document = documents[0]
     label: LabelFile = document.validate(LabelFile)
-    from watcher.eval.shapes import SHAPES  # the shapes module reads pages; labels don't
-
     if label.shape not in SHAPES:
         raise document.error(f"unknown shape {label.shape!r} (known: {', '.join(SHAPES)})",
                              ("shape",))

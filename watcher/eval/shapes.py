@@ -3,14 +3,13 @@
 The readers are the ones a source definition would use: GIA releases keep their headline
 and body span without the "Ends/..." footer; ITF's "What's New" is one document per table
 row, as the ``itf-whats-new`` source reads it; the others are an ``h1`` and an article body.
+Label files name a shape (watcher.eval.labels checks it); watcher.eval.run reads a case's
+page with it.
 """
 
 from __future__ import annotations
 
 from watcher.config.sources import Entries, Reader
-from watcher.eval.labels import Case
-from watcher.models import Document
-from watcher.read import read_entries, read_page
 
 SHAPES: dict[str, Reader | Entries] = {
     "gia": Reader(title="span#PRHeadlineSpan", body="span#pressrelease",
@@ -23,15 +22,3 @@ SHAPES: dict[str, Reader | Entries] = {
     "hkpc": Reader(title="h1", body="div.press-release-body"),
     "fhki": Reader(title="h1", body="div.article-body"),
 }
-
-
-def read_case(case: Case) -> list[Document]:
-    """The documents of a case's page, read as its source would read it."""
-    content = case.page_path.read_bytes()
-    url = case.page_path.resolve().as_uri()
-    shape = SHAPES[case.shape]
-    if isinstance(shape, Entries):
-        return read_entries(content, "text/html; charset=utf-8", url=url, source="eval",
-                            entries=shape, language=case.language)
-    return [read_page(content, "text/html; charset=utf-8", url=url, source="eval",
-                      reader=shape, language=case.language)]
