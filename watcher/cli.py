@@ -372,9 +372,9 @@ def eval_command(
 ) -> None:
     """Score extraction on labelled pages: precision, recall and F1 per fact kind, for
     amounts and statuses, and the worst pages. Nothing is stored."""
-    from watcher.baseline import load_baseline
     from watcher.eval import evaluate, measures, verdict
     from watcher.extract import Gazetteer
+    from watcher.extract.baseline import load_baseline
 
     def work() -> Any:
         gazetteer = Gazetteer.from_baseline(load_baseline(Settings().baseline_file))

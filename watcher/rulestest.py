@@ -44,7 +44,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from watcher import store
-from watcher.baseline import load_baseline
 from watcher.config.common import Strict as _Strict
 from watcher.config.rules import load_rules
 from watcher.config.sources import HtmlSource
@@ -52,6 +51,7 @@ from watcher.config.yamlload import Located, load_documents
 from watcher.delivery.routing import Routes
 from watcher.errors import ConfigError
 from watcher.extract import Gazetteer, extract
+from watcher.extract.baseline import load_baseline
 from watcher.models import Document, FetchResult
 from watcher.settings import Settings
 from watcher.store import outbox

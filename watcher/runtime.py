@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from watcher import store
-from watcher.baseline import Baseline, load_baseline
 from watcher.budget import HostTurns, PageBudget
 from watcher.config.loader import load_sources
 from watcher.config.rules import Rule, load_rules
@@ -26,6 +25,7 @@ from watcher.config.targets import Target, load_targets
 from watcher.delivery.pace import Pacer
 from watcher.delivery.routing import Routes, load_routes
 from watcher.extract import Gazetteer
+from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
 from watcher.notify import SendResult, console_send, send
 from watcher.observe import Metrics

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from watcher.baseline import load_baseline
 from watcher.eval.labels import load_cases
 from watcher.eval.run import read_case
 from watcher.extract import (
@@ -36,6 +35,7 @@ from watcher.extract import (
     split_sentences,
     status,
 )
+from watcher.extract.baseline import load_baseline
 from watcher.extract.gazetteer import Entity
 from watcher.extract.names import Name, find_names
 from watcher.extract.roles import Role
