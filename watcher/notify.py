@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from watcher.apprise_plugins import prepare_apprise
 from watcher.config.targets import Target
-from watcher.render import text_to_html
+from watcher.rules.render import text_to_html
 
 if TYPE_CHECKING:
     # Apprise (with its plugins) and Rich are imported where a message is sent or

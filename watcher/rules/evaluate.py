@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from jinja2 import Template
 
 from watcher.models import Alert, Change, ChangeType, Document, Fact, FactKind
-from watcher.render import format_hkd, format_status
+from watcher.rules.render import format_hkd, format_status
 
 if TYPE_CHECKING:
-    from watcher.config.rules import Match, Rule
+    from watcher.rules.model import Match, Rule
 
-log = logging.getLogger(__name__)
+# The name its log lines have always carried (the module was watcher/rules.py).
+log = logging.getLogger("watcher.rules")
 
 EventType = Literal[
     "fact_added", "fact_changed", "fact_removed", "source_failing", "source_recovered"

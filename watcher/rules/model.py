@@ -5,7 +5,7 @@ expressions and Jinja2 templates are compiled when the file loads, and every tem
 rendered once against a sample event of each kind in ``when``, so a typo or an unknown
 variable is a load error naming ``file:line:col`` -- never a blank alert at 3 a.m.
 
-Matching (``watcher.rules.matches``): every condition given must hold; ``any``/``all``/
+Matching (``watcher.rules.evaluate.matches``): every condition given must hold; ``any``/``all``/
 ``not`` combine sub-matches. Regexes are searched case-insensitively (write ``(?-i:...)``
 to opt out) and work the same for English and Chinese text. ``amount`` and ``status`` test
 the fact's current values as far as the event knows them: a ``fact_changed`` Change holds
@@ -40,8 +40,7 @@ from watcher.config.common import check_slug, duration_field
 from watcher.config.yamlload import errors_of, load_documents, raise_all
 from watcher.errors import ConfigError
 from watcher.models import Change, ChangeType, Document, FactKind, Status
-from watcher.render import format_hkd, format_status, parse_hkd
-from watcher.rules import (
+from watcher.rules.evaluate import (
     DEFAULT_FACT_DEDUP,
     DEFAULT_SOURCE_DEDUP,
     EVENT_TYPES,
@@ -50,6 +49,7 @@ from watcher.rules import (
     EventType,
     template_context,
 )
+from watcher.rules.render import format_hkd, format_status, parse_hkd
 
 Severity = Literal["info", "warning", "critical"]
 ChangedField = Literal["amount_hkd", "status"]
