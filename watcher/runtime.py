@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from watcher import store
 from watcher.budget import HostTurns, PageBudget
 from watcher.config.loader import load_sources
+from watcher.config.rules import load_rules
 from watcher.config.sources import SourceBase
 from watcher.config.targets import Target, load_targets
 from watcher.delivery.pace import Pacer
@@ -28,7 +29,7 @@ from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
 from watcher.notify import SendResult, console_send, send
 from watcher.observe import Metrics
-from watcher.rules.model import Rule, load_rules
+from watcher.rules.model import Rule
 from watcher.settings import Settings
 from watcher.store import sources as source_store
 from watcher.store.baseline import seed_baseline

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.helpers.smtp_server import PASSWORD, SmtpServer
 from watcher.cli import app
-from watcher.rules.model import load_rules
+from watcher.config.rules import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 

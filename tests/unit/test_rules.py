@@ -1,4 +1,5 @@
-"""Rule files (watcher.rules.model) and their evaluation (watcher.rules.evaluate)."""
+"""Rule files (watcher.config.rules, watcher.rules.model) and their evaluation
+(watcher.rules.evaluate)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from watcher.config.rules import load_rule_file, load_rules
 from watcher.errors import ConfigError, ConfigErrors
 from watcher.models import Alert, Change, ChangeType, Document, Fact, FactKind, Status
-from watcher.rules.evaluate import Event, changed_fields, evaluate, template_context
-from watcher.rules.model import Rule, load_rule_file, load_rules
+from watcher.rules.evaluate import evaluate
+from watcher.rules.events import Event, changed_fields, template_context
+from watcher.rules.model import Rule
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "rules"
@@ -445,7 +448,7 @@ def test_missing_directory_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_unknown_notify_tag_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from watcher.rules.model import check_tags
+    from watcher.config.rules import check_tags
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rules").mkdir()

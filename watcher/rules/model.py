@@ -1,9 +1,10 @@
-"""What a rule in ``rules/*.yaml`` may say, and loading a directory of them.
+"""What a rule in ``rules/*.yaml`` may say (loading a directory of them:
+watcher.config.rules).
 
-A file holds one rule (a mapping) or several (a list). Unknown keys are errors. Regular
-expressions and Jinja2 templates are compiled when the file loads, and every template is
-rendered once against a sample event of each kind in ``when``, so a typo or an unknown
-variable is a load error naming ``file:line:col`` -- never a blank alert at 3 a.m.
+Unknown keys are errors. Regular expressions and Jinja2 templates are compiled when the
+file loads, and every template is rendered once against a sample event of each kind in
+``when``, so a typo or an unknown variable is a load error naming ``file:line:col`` --
+never a blank alert at 3 a.m.
 
 Matching (``watcher.rules.evaluate.matches``): every condition given must hold; ``any``/``all``/
 ``not`` combine sub-matches. Regexes are searched case-insensitively (write ``(?-i:...)``
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -37,10 +37,9 @@ from pydantic import (
 
 from watcher.config.common import Strict as _Base
 from watcher.config.common import check_slug, duration_field
-from watcher.config.yamlload import errors_of, load_documents, raise_all
 from watcher.errors import ConfigError
 from watcher.models import Change, ChangeType, Document, FactKind, Status
-from watcher.rules.evaluate import (
+from watcher.rules.events import (
     DEFAULT_FACT_DEDUP,
     DEFAULT_SOURCE_DEDUP,
     EVENT_TYPES,
@@ -197,7 +196,7 @@ def sample_event(event_type: EventType) -> Event:
 
 def _variables() -> frozenset[str]:
     stub = SimpleNamespace(id="x", description="", severity="info", labels={})
-    return frozenset(template_context(stub, sample_event("fact_added")))  # type: ignore[arg-type]
+    return frozenset(template_context(stub, sample_event("fact_added")))
 
 
 TEMPLATE_VARIABLES = _variables()
@@ -330,76 +329,3 @@ class Rule(Strict):
     def origin(self) -> str:
         """``file:line`` where the rule was defined, for messages."""
         return self._origin
-
-
-def check_tags(rules: list[Rule], known: set[str]) -> list[ConfigError]:
-    """One located error per rule ``notify`` tag that no target carries (for ``watcher
-    rules check``; with no target configured everything goes to the console, so callers
-    skip this check then)."""
-    errors = []
-    for rule in rules:
-        for tag in rule.notify:
-            if tag not in known:
-                at = rule._notify_at
-                choices = ", ".join(sorted(known)) or "none"
-                errors.append(ConfigError(
-                    f"notify: unknown target tag {tag!r} (known: {choices})",
-                    at.path, at.line, at.column,
-                ))
-    return errors
-
-
-# --- loading ---------------------------------------------------------------------------
-
-
-def load_rule_file(path: Path) -> list[Rule]:
-    """The rules in one file. Raises ConfigError/ConfigErrors, every problem located.
-    Ids are only checked within the file; ``load_rules`` checks across files."""
-    return [rule for rule, _ in _load_file(path, {})]
-
-
-def _load_file(path: Path, seen: dict[str, str]) -> list[tuple[Rule, str]]:
-    errors: list[ConfigError] = []
-    found: list[tuple[Rule, str]] = []
-    for doc in load_documents(path):
-        listed = isinstance(doc.data, list)
-        try:
-            rules: list[Rule] = doc.validate(list[Rule]) if listed else [doc.validate(Rule)]
-        except ConfigError as exc:
-            errors.extend(errors_of(exc))
-            continue
-        for index, rule in enumerate(rules):
-            prefix: tuple[int, ...] = (index,) if listed else ()
-            where = doc.locator.locate(prefix)
-            origin = f"{doc.path}:{where.line}" if where else doc.path
-            rule._origin = origin
-            rule._notify_at = doc.error("", (*prefix, "notify"))
-            if rule.id in seen:
-                errors.append(doc.error(
-                    f"duplicate rule id {rule.id!r} (first defined at {seen[rule.id]})",
-                    (*prefix, "id"),
-                ))
-                continue
-            seen[rule.id] = origin
-            found.append((rule, origin))
-    raise_all(errors)
-    return found
-
-
-def load_rules(directory: Path) -> list[Rule]:
-    """Every rule in ``directory/*.yaml`` (and ``*.yml``), sorted by file name. Ids are
-    unique across files. All problems are collected and raised together as ConfigErrors
-    (one ``file:line:col: message`` line each)."""
-    if not directory.is_dir():
-        raise ConfigError(f"rules directory not found: {directory}")
-    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
-    errors: list[ConfigError] = []
-    rules: list[Rule] = []
-    seen: dict[str, str] = {}
-    for path in paths:
-        try:
-            rules.extend(rule for rule, _ in _load_file(path, seen))
-        except ConfigError as exc:
-            errors.extend(errors_of(exc))
-    raise_all(errors)
-    return rules

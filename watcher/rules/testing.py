@@ -45,6 +45,7 @@ from pydantic import Field, model_validator
 
 from watcher import store
 from watcher.config.common import Strict as _Strict
+from watcher.config.rules import load_rules
 from watcher.config.sources import HtmlSource
 from watcher.config.yamlload import Located, load_documents
 from watcher.delivery.routing import Routes
@@ -52,7 +53,6 @@ from watcher.errors import ConfigError
 from watcher.extract import Gazetteer, extract
 from watcher.extract.baseline import load_baseline
 from watcher.models import Document, FetchResult
-from watcher.rules.model import load_rules
 from watcher.settings import Settings
 from watcher.store import outbox
 
