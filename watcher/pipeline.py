@@ -32,7 +32,6 @@ from urllib.parse import urlsplit
 from sqlmodel import Session
 
 from watcher import store
-from watcher.budget import PageBudget
 from watcher.cadence import next_due
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
@@ -41,6 +40,7 @@ from watcher.diff import compare, diff
 from watcher.errors import ReadError
 from watcher.extract import extract
 from watcher.fetch import content_hash as _hash  # one hash for page states and the short cut
+from watcher.fetch.budget import PageBudget
 from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_entries, read_feed, read_links, read_page
 from watcher.rules import Event, evaluate
@@ -142,7 +142,7 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     pipe, refilled as each answer is taken, so they keep flowing while a chunk is handed
     on (waiting for whole batches of ``chunk_size`` left the connections idle).
 
-    With a ``budget``, each request takes a slot of it (watcher.budget says why); the
+    With a ``budget``, each request takes a slot of it (watcher.fetch.budget says why); the
     slots of pages to store travel with their chunk (``Fetched.slots``) and the caller
     gives them back once the chunk is stored. Without one, the pipe alone bounds the
     requests in flight."""
@@ -534,7 +534,7 @@ async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, a
 
 def _turn(rt: Runtime, source: SourceBase) -> AbstractAsyncContextManager[object]:
     """A poll that follows the links of a list or feed waits for its host's turn
-    (watcher.budget.HostTurns); a single page or a feed read as it is does not."""
+    (watcher.fetch.budget.HostTurns); a single page or a feed read as it is does not."""
     if getattr(source, "follow", None) is None:
         return nullcontext()
     return rt.host_turns.turn(urlsplit(str(source.url)).netloc)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
-from watcher.budget import HostTurns, PageBudget
+from watcher.fetch.budget import HostTurns, PageBudget
 from watcher.pipeline import PollReport, poll_source
 from watcher.runtime import Runtime
 from watcher.settings import Settings
