@@ -31,8 +31,9 @@ from watcher import store
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
 from watcher.delivery.pace import Pacer
+from watcher.fetch.poll import Fetched, Page, PollReport
 from watcher.models import Alert, Document, FetchResult
-from watcher.pipeline import Fetched, Page, PollReport, store_poll
+from watcher.pipeline import store_poll
 from watcher.runtime import Runtime
 from watcher.settings import Settings
 from watcher.store import outbox

@@ -11,7 +11,8 @@ import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
 from watcher.fetch.budget import HostTurns, PageBudget
-from watcher.pipeline import PollReport, poll_source
+from watcher.fetch.poll import PollReport
+from watcher.pipeline import poll_source
 from watcher.runtime import Runtime
 from watcher.settings import Settings
 

@@ -23,8 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from watcher import pipeline, store
+from watcher.fetch.poll import Fetched, Page, PollReport
 from watcher.models import Document, Fact, FactKind, FactOrigin, FetchResult, KnownFact, Status
-from watcher.pipeline import Fetched, Page, PollReport, store_poll
+from watcher.pipeline import store_poll
 from watcher.runtime import Runtime
 from watcher.settings import Settings
 from watcher.store import facts as fact_store

@@ -179,7 +179,8 @@ class _Run:
         self.seen = 0
 
     def step(self, step: Step, now: datetime) -> list[RaisedAlert]:
-        from watcher.pipeline import Fetched, Page, PollReport, store_poll
+        from watcher.fetch.poll import Fetched, Page, PollReport
+        from watcher.pipeline import store_poll
 
         report = PollReport(source=SOURCE)
         fetched = Fetched()
