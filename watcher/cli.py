@@ -24,7 +24,7 @@ from watcher import store
 from watcher.config.common import parse_duration
 from watcher.config.sources import Reader
 from watcher.delivery import commands as delivery_commands
-from watcher.describe import describe_change
+from watcher.diff.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.logs import setup_logging
 from watcher.memory import tune_malloc
