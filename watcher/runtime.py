@@ -21,13 +21,13 @@ from watcher.config.loader import load_sources
 from watcher.config.rules import load_rules
 from watcher.config.sources import SourceBase
 from watcher.config.targets import Target, load_targets
+from watcher.delivery.notify import SendResult, console_send, send
 from watcher.delivery.pace import Pacer
 from watcher.delivery.routing import Routes, load_routes
 from watcher.extract import Gazetteer
 from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
 from watcher.fetch.budget import HostTurns, PageBudget
-from watcher.notify import SendResult, console_send, send
 from watcher.observe import Metrics
 from watcher.rules.model import Rule
 from watcher.settings import Settings

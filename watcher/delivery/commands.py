@@ -17,9 +17,9 @@ from rich.console import Console
 from watcher.config.rules import check_tags, load_rules
 from watcher.config.targets import Target, load_targets
 from watcher.config.yamlload import errors_of
+from watcher.delivery.notify import send
 from watcher.delivery.routing import Routes, check_route_tags, load_routes
 from watcher.errors import ConfigError
-from watcher.notify import send
 from watcher.rules.model import Rule
 from watcher.rules.testing import find_test_files, run_test_file
 from watcher.settings import Settings

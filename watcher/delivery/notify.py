@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
-from watcher.apprise_plugins import prepare_apprise
 from watcher.config.targets import Target
+from watcher.delivery.apprise_plugins import prepare_apprise
 from watcher.rules.render import text_to_html
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     import apprise
     from rich.console import Console
 
-log = logging.getLogger(__name__)
+# The name its log lines have always carried (the module was watcher/notify.py).
+log = logging.getLogger("watcher.notify")
 
 BodyFormat = Literal["html", "markdown", "text"]
 MAX_ERROR_CHARS = 300
