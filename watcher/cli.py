@@ -26,10 +26,10 @@ from watcher.config.sources import Reader
 from watcher.delivery import commands as delivery_commands
 from watcher.diff.describe import describe_change
 from watcher.errors import ConfigError, StoreError, WatcherError
-from watcher.logs import setup_logging
-from watcher.memory import tune_malloc
-from watcher.runtime import Runtime
-from watcher.settings import Settings, settings_problems
+from watcher.service.logs import setup_logging
+from watcher.service.memory import tune_malloc
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings, settings_problems
 from watcher.store import outbox as outbox_store
 from watcher.store import queries
 from watcher.store import sources as source_store
@@ -104,7 +104,7 @@ def main(
     except ValidationError as exc:
         raise fail(settings_problems(exc)) from None
     setup_logging(log_format or settings.log_format, verbose)
-    tune_malloc()  # before any worker thread allocates (watcher.memory says why)
+    tune_malloc()  # before any worker thread allocates (watcher.service.memory says why)
 
 
 @app.command()
@@ -165,10 +165,10 @@ def run(
     sources, rules and targets."""
     import logging
 
-    from watcher.relaunch import relaunch_without_docstrings
+    from watcher.service.relaunch import relaunch_without_docstrings
 
-    relaunch_without_docstrings()  # python -OO: watcher.relaunch says why
-    from watcher.schedule import Daemon
+    relaunch_without_docstrings()  # python -OO: watcher.service.relaunch says why
+    from watcher.service.schedule import Daemon
 
     if log_format:
         if log_format not in ("human", "json"):
@@ -181,7 +181,7 @@ def run(
     if http:
         # Only with --http: the endpoint brings uvicorn and Starlette (3 MB) to a daemon
         # that otherwise only polls.
-        from watcher import http as http_endpoint
+        from watcher.service import http as http_endpoint
 
         try:
             host, port = http_endpoint.parse_address(http)
@@ -207,8 +207,8 @@ def reload() -> None:
     The daemon is found through its pid file (WATCHER_PID_FILE; default beside the SQLite
     database). An invalid edit is reported here, with file:line, and nothing is sent: the
     daemon keeps running its current configuration."""
-    from watcher.pidfile import pid_file_path, signal_reload
-    from watcher.runtime import Config
+    from watcher.service.pidfile import pid_file_path, signal_reload
+    from watcher.service.runtime import Config
 
     settings = Settings()
     guarded(lambda: Config.load(settings))
@@ -427,7 +427,7 @@ def _when(value: datetime | None) -> str:
 @app.command()
 def validate() -> None:
     """Check the sources, rules, targets and baseline; print every problem with file:line."""
-    from watcher.runtime import Config
+    from watcher.service.runtime import Config
 
     config = guarded(lambda: Config.load(Settings()))
     out.print(f"ok: {len(config.sources)} sources, {len(config.rules)} rules, "
@@ -525,8 +525,8 @@ def backfill(
     Resumable: days already done are skipped."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from watcher import backfill as backfill_module
     from watcher.pipeline import dispatch_outbox
+    from watcher.service import backfill as backfill_module
 
     first = _day_option("--since", since)
     assert first is not None

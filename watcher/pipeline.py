@@ -36,7 +36,6 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from watcher import store
-from watcher.cadence import next_due
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
@@ -48,7 +47,8 @@ from watcher.fetch.poll import Fetched, Page, PollReport, fetch_chunks, host_tur
 from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_page
 from watcher.rules import Event, evaluate
-from watcher.runtime import Runtime
+from watcher.service.cadence import next_due
+from watcher.service.runtime import Runtime
 from watcher.store import facts as fact_store
 from watcher.store import sources as source_store
 from watcher.store.chunk import ChunkWriter, PageWriter, WrittenChange

@@ -25,8 +25,8 @@ from watcher.extract import extract
 from watcher.fetch.poll import PollReport
 from watcher.models import Document, Fact
 from watcher.pipeline import fetch_source, store_poll
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
 
 REPO = Path(__file__).resolve().parents[2]

@@ -41,7 +41,7 @@ from watcher.extract.names import Name, find_names
 from watcher.extract.roles import Role
 from watcher.extract.sentences import Sentence
 from watcher.models import FactKind
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

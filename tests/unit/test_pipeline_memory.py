@@ -17,8 +17,8 @@ from tests.helpers.http_server import LocalServer, Reply
 from watcher.fetch import poll as fetch_poll
 from watcher.fetch.poll import Fetched, PollReport
 from watcher.pipeline import poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 
 PAGES = 9
 

@@ -24,8 +24,8 @@ from tests.helpers.http_server import LocalServer, Reply
 from watcher import pipeline
 from watcher.fetch.poll import PollReport
 from watcher.pipeline import poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 
 PAGE = (b'<html><body><span id="PRHeadlineSpan">Government launches Pilot Fund</span>'
         b'<span id="pressrelease">The Government today launched the New Industrialisation '

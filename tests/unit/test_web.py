@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from tests.helpers.web_data import HOSTILE, STORIES, TARGET, populate
 from watcher import store
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.web import create_app
 
 

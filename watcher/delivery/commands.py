@@ -22,7 +22,7 @@ from watcher.delivery.routing import Routes, check_route_tags, load_routes
 from watcher.errors import ConfigError
 from watcher.rules.model import Rule
 from watcher.rules.testing import find_test_files, run_test_file
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
 
 rules_app = typer.Typer(help="Check rule files and run their tests.", no_args_is_help=True)

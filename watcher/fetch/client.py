@@ -31,7 +31,7 @@ from urllib.robotparser import RobotFileParser
 import aiohttp
 
 from watcher.models import FetchResult
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 # The name its log lines have always carried (the module was watcher/fetch.py).
 log = logging.getLogger("watcher.fetch")

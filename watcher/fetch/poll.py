@@ -29,7 +29,7 @@ from watcher.fetch.budget import PageBudget
 from watcher.fetch.client import content_hash as _hash  # one hash for page states and the short cut
 from watcher.models import Document, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_entries, read_feed, read_links, read_page
-from watcher.runtime import Runtime
+from watcher.service.runtime import Runtime
 from watcher.store import facts as fact_store
 
 

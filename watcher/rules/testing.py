@@ -53,7 +53,7 @@ from watcher.errors import ConfigError
 from watcher.extract import Gazetteer, extract
 from watcher.extract.baseline import load_baseline
 from watcher.models import Document, FetchResult
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.store import outbox
 
 START = datetime(2025, 1, 15, 1, 0, tzinfo=UTC)  # 09:00 in Hong Kong
@@ -161,7 +161,7 @@ class _Run:
 
     def __init__(self, spec: RuleTestFile, case: Case, rules_dir: Path, baseline_file: Path,
                  workdir: Path) -> None:
-        from watcher.runtime import Config, Runtime
+        from watcher.service.runtime import Config, Runtime
 
         baseline = load_baseline(baseline_file)
         settings = Settings(database_url=f"sqlite:///{workdir / 'rules-test.db'}", notify="",

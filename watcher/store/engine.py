@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from watcher.errors import StoreError
-from watcher.settings import PROJECT_ROOT
+from watcher.service.settings import PROJECT_ROOT
 from watcher.store.schema_upgrade import upgrade_in_child
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
 
 from watcher import __version__, store
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.web import api, feed, pages, views
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -28,9 +28,9 @@ from watcher.extract import Gazetteer
 from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
 from watcher.fetch.budget import HostTurns, PageBudget
-from watcher.observe import Metrics
 from watcher.rules.model import Rule
-from watcher.settings import Settings
+from watcher.service.observe import Metrics
+from watcher.service.settings import Settings
 from watcher.store import sources as source_store
 from watcher.store.baseline import seed_baseline
 from watcher.store.timeutil import utcnow
