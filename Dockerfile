@@ -24,7 +24,7 @@ COPY db ./db
 COPY sources ./sources
 COPY rules ./rules
 RUN pip install -e . && rm -rf /root/.cache
-# `watcher run` runs under -OO (watcher/relaunch.py): give it compiled bytecode, as the
+# `watcher run` runs under -OO (watcher/service/relaunch.py): give it compiled bytecode, as the
 # image writes none at run time (PYTHONDONTWRITEBYTECODE, a read-only install).
 RUN python -OO -m compileall -q /usr/local/lib/python3.11 /app/watcher > /dev/null || true
 

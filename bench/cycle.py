@@ -8,9 +8,9 @@ one JSON line per cycle: wall and CPU seconds of the cycle, peak RSS (VmHWM) of 
 far, and the poll summary. It stops at end of input, or after ``--max-cycles``.
 
 As `watcher run` does, it runs without docstrings (the runner starts it with ``-OO``;
-watcher.relaunch says why), tunes malloc before polling and hands free memory back
-after the last poll of a cycle (watcher.memory), and it imports the daemon's own modules
-(watcher.schedule, with APScheduler) so that their size counts in the peak.
+watcher.service.relaunch says why), tunes malloc before polling and hands free memory back
+after the last poll of a cycle (watcher.service.memory), and it imports the daemon's own modules
+(watcher.service.schedule, with APScheduler) so that their size counts in the peak.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ def peak_rss_mb() -> float:
 
 
 async def serve(max_cycles: int) -> None:
-    import watcher.schedule  # noqa: F401  (the daemon's modules are resident in `watcher run`)
-    from watcher.memory import release_free_memory, tune_malloc
+    import watcher.service.schedule  # noqa: F401  (the daemon's modules are resident in `watcher run`)
     from watcher.pipeline import dispatch_outbox, poll_source
-    from watcher.runtime import Runtime
+    from watcher.service.memory import release_free_memory, tune_malloc
+    from watcher.service.runtime import Runtime
 
     tune_malloc()
 

@@ -239,7 +239,7 @@ class DaemonRun(WatcherRun):
     def __init__(self, work: Path, server: PageServer, notify: str) -> None:
         super().__init__(work, server, notify)
         with open(work / "cycle.err", "wb") as stderr:  # the child keeps its own copy
-            # -OO: `watcher run` starts itself so (watcher.relaunch)
+            # -OO: `watcher run` starts itself so (watcher.service.relaunch)
             self.process = subprocess.Popen(
                 [sys.executable, "-OO", str(HERE / "cycle.py")], env=self.env, cwd=REPO,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -336,7 +336,7 @@ class UrlwatchRun:
 # -- one N -------------------------------------------------------------------------------
 
 def compile_optimized_bytecode() -> None:
-    """The daemon runs under -OO (watcher.relaunch), from the .opt-2.pyc files an installed
+    """The daemon runs under -OO (watcher.service.relaunch), from the .opt-2.pyc files an installed
     daemon has: the Docker image compiles them, and a virtualenv gets them on the first
     start unless PYTHONDONTWRITEBYTECODE is set. Without them, every start compiles every
     module from source: a second and a half more, and about 3 MB more resident."""
@@ -396,8 +396,8 @@ def latency_probe(mailbox: Mailbox, notify: str, root: Path, changes: int = 20) 
     """Seconds from the start of the poll that sees a changed amount to the email's
     arrival at the SMTP server, for ``changes`` changes."""
     from watcher.pipeline import dispatch_outbox, poll_source
-    from watcher.runtime import Runtime
-    from watcher.settings import Settings
+    from watcher.service.runtime import Runtime
+    from watcher.service.settings import Settings
 
     work = root / "probe"
     with PageServer(100, max_requests=100 * (changes + 2) * 2 + 100,

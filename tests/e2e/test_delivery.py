@@ -31,10 +31,11 @@ from watcher import store
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
 from watcher.delivery.pace import Pacer
+from watcher.fetch.poll import Fetched, Page, PollReport
 from watcher.models import Alert, Document, FetchResult
-from watcher.pipeline import Fetched, Page, PollReport, store_poll
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.pipeline import store_poll
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store import outbox
 from watcher.store.timeutil import utcnow
 
@@ -226,7 +227,7 @@ def test_sigkill_between_send_and_mark_does_not_lose_the_alert(
                "WATCHER_RULES_DIR": str(REPO / "rules"),
                "WATCHER_ROUTES_FILE": str(tmp_path / "routes.yaml"),
                "WATCHER_NOTIFY": smtp.mailto_url()}
-        code = ("import asyncio\nfrom watcher.runtime import Runtime\n"
+        code = ("import asyncio\nfrom watcher.service.runtime import Runtime\n"
                 "from watcher.pipeline import dispatch_outbox\n"
                 "asyncio.run(dispatch_outbox(Runtime.load()))\n")
         child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO,

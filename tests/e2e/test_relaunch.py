@@ -1,4 +1,4 @@
-"""`watcher run` starts itself again under -OO (watcher.relaunch): as a real process it
+"""`watcher run` starts itself again under -OO (watcher.service.relaunch): as a real process it
 keeps its pid and arguments and does its work; an explicit PYTHONOPTIMIZE, an already
 optimized interpreter or a host that merely imported the CLI are left as they are."""
 
@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
+import watcher
 from tests.helpers.daemon import DaemonProcess, daemon_env, fund_page, html_source, wait_until
 from tests.helpers.http_server import LocalServer
 from tests.helpers.smtp_server import SmtpServer
-from watcher import relaunch
+from watcher.service import relaunch
 
 
 def _as_watcher(monkeypatch: pytest.MonkeyPatch, orig_argv: list[str]) -> None:
-    monkeypatch.setattr(sys, "argv", [str(Path(relaunch.__file__).with_name("__main__.py")),
+    monkeypatch.setattr(sys, "argv", [str(Path(watcher.__file__).with_name("__main__.py")),
                                       "run"])
     monkeypatch.setattr(sys, "orig_argv", orig_argv)
     monkeypatch.delenv("PYTHONOPTIMIZE", raising=False)

@@ -4,7 +4,7 @@ Which modules are imported is a property of the whole process, so each check run
 fresh interpreter (this test process may have loaded every plugin already). A failure of
 ``test_mailto_and_slack_load_only_their_plugins`` after an Apprise upgrade means its
 plugin loader changed: watcher still works then (it falls back to the full load), but
-``watcher.apprise_plugins._load_only`` needs a new look.
+``watcher.delivery.apprise_plugins._load_only`` needs a new look.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_every_mapped_scheme_is_its_plugins_own() -> None:
     # and each mapped plugin's schemes are all in the map (mailtos as well as mailto).
     report = probe("""
         from apprise.apprise import N_MGR
-        from watcher.apprise_plugins import PLUGIN_MODULES
+        from watcher.delivery.apprise_plugins import PLUGIN_MODULES
         result = {}
         for scheme in PLUGIN_MODULES:
             plugin = N_MGR[scheme] if scheme in N_MGR else None
@@ -53,7 +53,7 @@ def test_every_mapped_scheme_is_its_plugins_own() -> None:
                 "module": plugin.__module__.split(".")[2],
                 "schemes": sorted(plugin.schemas(plugin))}
     """)
-    from watcher.apprise_plugins import PLUGIN_MODULES
+    from watcher.delivery.apprise_plugins import PLUGIN_MODULES
 
     found = report["result"]
     for scheme, module in PLUGIN_MODULES.items():
@@ -66,7 +66,7 @@ def test_mailto_and_slack_load_only_their_plugins() -> None:
     report = probe(f"""
         from watcher.config.targets import load_targets
         from watcher.delivery.pace import interval_for
-        from watcher.notify import format_for, privacy_url
+        from watcher.delivery.notify import format_for, privacy_url
         targets = load_targets({MAILTO + " " + SLACK!r})
         result = {{
             "names": [t.name for t in targets],
@@ -90,7 +90,7 @@ def test_a_url_first_seen_later_loads_its_plugin_too() -> None:
     # load_targets (a test, a future caller) is still found.
     report = probe(f"""
         from watcher.config.targets import load_targets
-        from watcher.notify import privacy_url
+        from watcher.delivery.notify import privacy_url
         load_targets({MAILTO!r})
         result = [privacy_url("json://127.0.0.1:8080/hook"), privacy_url("tgram://1:x/2")]
     """)
@@ -149,7 +149,7 @@ def test_yaml_file_after_urls_gets_every_plugin(tmp_path: Path) -> None:
 def test_loader_failure_falls_back_to_the_full_load() -> None:
     # A map entry Apprise cannot load (as after a plugin is renamed upstream).
     report = probe(f"""
-        from watcher import apprise_plugins
+        from watcher.delivery import apprise_plugins
         apprise_plugins.PLUGIN_MODULES["mailto"] = "no_such_plugin"
         from watcher.config.targets import load_targets
         result = [t.name for t in load_targets({MAILTO!r})]

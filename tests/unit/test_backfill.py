@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from tests.helpers.http_server import LocalServer, Reply
 from watcher import store
-from watcher.backfill import (
+from watcher.config.sources import HtmlSource
+from watcher.service.backfill import (
     BackfillError,
     BackfillReport,
     archive_sources,
@@ -23,9 +24,8 @@ from watcher.backfill import (
     backfill,
     days_between,
 )
-from watcher.config.sources import HtmlSource
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store import outbox
 from watcher.store.progress import get_marker
 from watcher.store.queries import change_log

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.extract_helpers import ROOT, SHARED
-from watcher.baseline import load_baseline
 from watcher.errors import ConfigError, ConfigErrors
+from watcher.extract.baseline import load_baseline
 from watcher.models import FactKind, FactOrigin, Status
 
 BASELINE = ROOT / "db" / "baseline.yaml"

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
-from watcher.budget import HostTurns, PageBudget
-from watcher.pipeline import PollReport, poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.fetch.budget import HostTurns, PageBudget
+from watcher.fetch.poll import PollReport
+from watcher.pipeline import poll_source
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 
 PAGES = 9
 

@@ -22,10 +22,11 @@ from tests.helpers.http_server import LocalServer
 from watcher.config.loader import load_sources
 from watcher.config.sources import SourceBase
 from watcher.extract import extract
+from watcher.fetch.poll import PollReport
 from watcher.models import Document, Fact
-from watcher.pipeline import PollReport, fetch_source, store_poll
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.pipeline import fetch_source, store_poll
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
 
 REPO = Path(__file__).resolve().parents[2]

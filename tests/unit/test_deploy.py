@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from watcher.config.targets import load_targets
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

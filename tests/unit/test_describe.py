@@ -1,6 +1,6 @@
 """describe: one-line change summaries with amounts in their human form."""
 
-from watcher.describe import describe_change
+from watcher.diff.describe import describe_change
 
 
 def test_every_hkd_field_reads_as_money() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from watcher.baseline import load_baseline
 from watcher.errors import ConfigError
 from watcher.eval import (
     SHAPES,
@@ -26,6 +25,7 @@ from watcher.eval import (
 )
 from watcher.eval.labels import LabelAmount
 from watcher.extract import Gazetteer
+from watcher.extract.baseline import load_baseline
 from watcher.models import AmountRole, Fact, FactKind, RoleAmount, Status
 
 ROOT = Path(__file__).resolve().parents[2]

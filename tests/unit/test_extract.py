@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from tests.unit.extract_helpers import FIXTURES, ROOT, SHARED, gia_document
-from watcher.baseline import load_baseline
 from watcher.extract import Gazetteer, extract
+from watcher.extract.baseline import load_baseline
 from watcher.models import Document, Fact, FactKind
 
 CASES: list[dict[str, Any]] = yaml.safe_load(

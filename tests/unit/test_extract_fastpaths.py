@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.baseline import load_baseline
 from watcher.eval.labels import load_cases
-from watcher.eval.shapes import read_case
+from watcher.eval.run import read_case
 from watcher.extract import (
     Gazetteer,
     amounts,
@@ -34,11 +33,12 @@ from watcher.extract import (
     split_sentences,
     status,
 )
+from watcher.extract.baseline import load_baseline
 from watcher.extract.gazetteer import Entity
 from watcher.extract.names import Name, find_names
 from watcher.extract.sentences import Sentence
 from watcher.models import FactKind
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

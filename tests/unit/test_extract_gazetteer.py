@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.extract_helpers import ROOT
-from watcher.baseline import load_baseline
-from watcher.extract.gazetteer import Entity, Gazetteer, normalise, packaged_entities, slugify
+from watcher.extract.baseline import load_baseline
+from watcher.extract.gazetteer import Entity, Gazetteer, packaged_entities
+from watcher.extract.spelling import normalise, slugify
 from watcher.models import FactKind
 
 

@@ -17,7 +17,7 @@ from watcher.errors import ReadError
 from watcher.fetch import Fetcher, FetchPolicy, content_hash
 from watcher.models import FetchResult
 from watcher.read import ensure_readable
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 UA = "watcher-test/1.0 (+tests)"
 PAGE = b"<html><head><title>t</title></head><body><p>hello</p></body></html>"

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from starlette.responses import PlainTextResponse
 
 from watcher import store
-from watcher.http import HttpServer, bind, create_http_app, is_loopback, parse_address
-from watcher.observe import Metrics
+from watcher.service.http import HttpServer, bind, create_http_app, is_loopback, parse_address
+from watcher.service.observe import Metrics
 from watcher.store import outbox
 from watcher.store.timeutil import utcnow
 

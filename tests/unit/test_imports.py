@@ -31,8 +31,8 @@ def imported_by(code: str) -> set[str]:
     return set(last_json_of(probe))
 
 
-@pytest.mark.parametrize("module", ["watcher.pipeline", "watcher.schedule",
-                                    "watcher.runtime"])
+@pytest.mark.parametrize("module", ["watcher.pipeline", "watcher.service.schedule",
+                                    "watcher.service.runtime"])
 def test_polling_modules_import_nothing_they_do_not_use(module: str) -> None:
     unwanted = imported_by(f"import {module}") & set(NOT_FOR_POLLING)
     assert not unwanted, f"importing {module} imports {sorted(unwanted)}"

@@ -1,4 +1,4 @@
-"""watcher.memory: glibc's arena cap, map threshold and trim apply here (the CI image is
+"""watcher.service.memory: glibc's arena cap, map threshold and trim apply here (the CI image is
 glibc), and are harmless no-ops where the C library lacks them."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import platform
 
 import pytest
 
-from watcher import memory
+from watcher.service import memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")

@@ -19,7 +19,7 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from rich.console import Console
 
 from watcher.config.targets import Target
-from watcher.notify import (
+from watcher.delivery.notify import (
     SendResult,
     console_send,
     format_for,

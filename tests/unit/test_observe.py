@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from watcher.observe import Metrics
+from watcher.service.observe import Metrics
 
 NOW = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import WatcherError
-from watcher.pidfile import pid_file_path, remove_pid, signal_reload, write_pid
-from watcher.settings import Settings
+from watcher.service.pidfile import pid_file_path, remove_pid, signal_reload, write_pid
+from watcher.service.settings import Settings
 
 
 def test_the_pid_file_sits_beside_a_sqlite_database(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ import pytest
 from tests.helpers.http_server import LocalServer, Reply
 from watcher import store
 from watcher.pipeline import dispatch_outbox, poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store import queries
 from watcher.store import sources as source_store
 

@@ -14,9 +14,10 @@ from sqlmodel import select
 
 from tests.helpers.http_server import LocalServer, Reply
 from watcher import store
-from watcher.pipeline import PollReport, fetch_source, poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.fetch.poll import PollReport
+from watcher.pipeline import fetch_source, poll_source
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store.tables import DocumentRow, FactRow, FetchRow, PageStateRow, SourceRow
 
 PAGES = 7

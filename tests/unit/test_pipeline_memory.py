@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from tests.helpers.http_server import LocalServer, Reply
-from watcher import pipeline
-from watcher.pipeline import Fetched, PollReport, poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.fetch import poll as fetch_poll
+from watcher.fetch.poll import Fetched, PollReport
+from watcher.pipeline import poll_source
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 
 PAGES = 9
 
@@ -68,7 +69,7 @@ def test_a_poll_holds_two_chunks_at_most(runtime: Runtime,
             alive.append(1 + sum(1 for ref in created if ref() is not None))
             created.append(weakref.ref(self))
 
-    monkeypatch.setattr(pipeline, "Fetched", Counted)
+    monkeypatch.setattr(fetch_poll, "Fetched", Counted)  # where the chunks are made
 
     async def poll() -> PollReport:
         async with runtime.network():

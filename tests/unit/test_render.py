@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.render import (
+from watcher.rules.render import (
     escape_html,
     escape_markdown,
     escape_slack,

@@ -1,4 +1,5 @@
-"""Rule files (watcher.config.rules) and their evaluation (watcher.rules)."""
+"""Rule files (watcher.config.rules, watcher.rules.model) and their evaluation
+(watcher.rules.evaluate)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config.rules import Rule, load_rule_file, load_rules
+from watcher.config.rules import load_rule_file, load_rules
 from watcher.errors import ConfigError, ConfigErrors
 from watcher.models import Alert, Change, ChangeType, Document, Fact, FactKind, Status
-from watcher.rules import Event, changed_fields, evaluate, template_context
+from watcher.rules.evaluate import evaluate
+from watcher.rules.events import Event, changed_fields, template_context
+from watcher.rules.model import Rule
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "rules"

@@ -1,5 +1,5 @@
-"""rulestest: the shipped rules' own tests pass (this is how CI runs them), and a test
-that should fail does, with a located line."""
+"""Rule tests (watcher.rules.testing): the shipped rules' own tests pass (this is how CI
+runs them), and a test that should fail does, with a located line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import ConfigError
-from watcher.rulestest import ExpectedAlert, RaisedAlert, compare, find_test_files, run_test_file
+from watcher.rules.testing import (
+    ExpectedAlert,
+    RaisedAlert,
+    compare,
+    find_test_files,
+    run_test_file,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "rules" / "tests").glob("*.yaml"))

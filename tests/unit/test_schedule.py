@@ -15,11 +15,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import store
-from watcher.cadence import TIMEZONE, next_due, trigger_for
 from watcher.config.sources import RssSource
-from watcher.runtime import Runtime
-from watcher.schedule import Daemon, first_run
-from watcher.settings import Settings
+from watcher.service.cadence import TIMEZONE, next_due, trigger_for
+from watcher.service.runtime import Runtime
+from watcher.service.schedule import Daemon, first_run
+from watcher.service.settings import Settings
 from watcher.store import sources as source_store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -42,7 +42,7 @@ def init_in_fresh_interpreter(tmp_path: Path, database_url: str,
     """``Runtime.load(); runtime.init_database(...)`` in a new interpreter (no sources);
     reports whether Alembic got imported."""
     probe = ("import json, sys\n"
-             "from watcher.runtime import Runtime\n"
+             "from watcher.service.runtime import Runtime\n"
              f"Runtime.load().init_database(isolated_migration={isolated})\n"
              "print(json.dumps({'alembic': 'alembic' in sys.modules,"
              " 'mako': 'mako' in sys.modules}))")

@@ -23,10 +23,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, select
 
 from watcher import pipeline, store
+from watcher.fetch.poll import Fetched, Page, PollReport
 from watcher.models import Document, Fact, FactKind, FactOrigin, FetchResult, KnownFact, Status
-from watcher.pipeline import Fetched, Page, PollReport, store_poll
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.pipeline import store_poll
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 from watcher.store import facts as fact_store
 from watcher.store import sources as source_store
 from watcher.store.baseline import seed_baseline

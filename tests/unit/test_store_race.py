@@ -22,9 +22,10 @@ from sqlalchemy import text
 
 from tests.helpers.http_server import LocalServer, Reply
 from watcher import pipeline
+from watcher.fetch.poll import PollReport
 from watcher.pipeline import poll_source
-from watcher.runtime import Runtime
-from watcher.settings import Settings
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings
 
 PAGE = (b'<html><body><span id="PRHeadlineSpan">Government launches Pilot Fund</span>'
         b'<span id="pressrelease">The Government today launched the New Industrialisation '
@@ -68,7 +69,7 @@ def test_the_same_change_from_two_polls_at_once_is_stored_once(
 
     monkeypatch.setattr(pipeline, "_open_writer", open_then_meet)
 
-    async def poll_both() -> list[pipeline.PollReport]:
+    async def poll_both() -> list[PollReport]:
         async with rt.network():
             return await asyncio.gather(*(poll_source(rt, source, force=True)
                                           for source in rt.sources.values()))

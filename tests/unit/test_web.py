@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from tests.helpers.web_data import HOSTILE, STORIES, TARGET, populate
 from watcher import store
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.web import create_app
 
 
@@ -294,7 +294,7 @@ def test_pages_on_sqlite_and_postgresql(database_url: str) -> None:
     ("localhost", True), ("0.0.0.0", False), ("192.0.2.7", False), ("example.org", False),
 ])
 def test_is_loopback(host: str, loopback: bool) -> None:
-    from watcher.cli import is_loopback
+    from watcher.cli.daemon import is_loopback
 
     assert is_loopback(host) is loopback
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import yaml
 
-from watcher.apprise_plugins import prepare_apprise, require_all_plugins
 from watcher.config.yamlload import Located, describe, load_documents, raise_all
+from watcher.delivery.apprise_plugins import prepare_apprise, require_all_plugins
 from watcher.errors import ConfigError
 
 SETTING = "WATCHER_NOTIFY"
@@ -72,7 +72,7 @@ def parse_target_urls(value: str) -> list[Target]:
     """Targets from Apprise URLs separated by spaces or commas."""
     # Apprise is imported only when targets are configured: it is 4 MB, which the console
     # target never needs; of its plugins only those the URLs name are loaded (see
-    # watcher.apprise_plugins).
+    # watcher.delivery.apprise_plugins).
     import apprise
     from apprise.utils.parse import parse_urls
 

@@ -26,7 +26,7 @@ from watcher.store.queries import DocumentRef, change_documents
 from watcher.store.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from watcher.runtime import Runtime
+    from watcher.service.runtime import Runtime
 
 log = logging.getLogger("watcher.delivery")
 

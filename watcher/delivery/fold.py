@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from watcher.delivery.routing import Routes
-from watcher.render import URL_PATTERN
+from watcher.rules.render import URL_PATTERN
 from watcher.store.outbox import Delivery
 
 Kind = Literal["single", "digest", "storm"]

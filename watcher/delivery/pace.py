@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import lru_cache
 
-from watcher.apprise_plugins import prepare_apprise
+from watcher.delivery.apprise_plugins import prepare_apprise
 
 SLACK_INTERVAL = timedelta(seconds=1)
 

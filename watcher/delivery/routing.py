@@ -43,7 +43,7 @@ from watcher.errors import ConfigError
 
 DEFAULT_TIMEZONE = "Asia/Hong_Kong"
 DEFAULT_STORM_THRESHOLD = 20
-CONSOLE = "console"  # the built-in target when none is configured (as in watcher.runtime)
+CONSOLE = "console"  # the built-in target when none is configured (as in watcher.service.runtime)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -237,7 +237,8 @@ class Destination:
 
 
 def _reaches(target: Target, tags: Iterable[str]) -> bool:
-    # As watcher.runtime.targets_for: no tags wanted, or an untagged target, or a shared tag.
+    # As watcher.service.runtime.targets_for: no tags wanted, an untagged target, or a
+    # shared tag.
     wanted = set(tags)
     return not wanted or not target.tags or bool(wanted & set(target.tags))
 

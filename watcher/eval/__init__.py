@@ -11,9 +11,9 @@ the real sources' HTML shapes. Typical use::
 
 from watcher.eval.labels import PARTS, Case, LabelFact, load_case, load_cases, split_part
 from watcher.eval.report import HANDMADE, REAL, THRESHOLDS, Floors, floors_of, measures, verdict
-from watcher.eval.run import evaluate, predict
+from watcher.eval.run import evaluate, predict, read_case
 from watcher.eval.score import Counts, PageResult, Report, score
-from watcher.eval.shapes import SHAPES, read_case
+from watcher.eval.shapes import SHAPES
 
 __all__ = [
     "HANDMADE",

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from watcher.config.common import Strict as _Strict
 from watcher.config.yamlload import Located, load_documents
 from watcher.errors import ConfigError
+from watcher.eval.shapes import SHAPES
 from watcher.extract.script import traditional_characters
 from watcher.models import FactKind, Status
 
@@ -149,8 +150,6 @@ def load_case(path: Path, root: Path | None = None) -> Case:
     if isinstance(document.data, dict) and "url" in document.data:
         return _load_real(path, document, name)
     label: LabelFile = document.validate(LabelFile)
-    from watcher.eval.shapes import SHAPES  # the shapes module reads pages; labels don't
-
     if label.shape not in SHAPES:
         raise document.error(f"unknown shape {label.shape!r} (known: {', '.join(SHAPES)})",
                              ("shape",))

@@ -4,14 +4,40 @@ and score. The only I/O of the evaluation (reading the corpus files)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, time
 from pathlib import Path
 
+from watcher.config.sources import Entries
 from watcher.eval.labels import Case, load_cases
 from watcher.eval.score import Report, score
-from watcher.eval.shapes import read_case
+from watcher.eval.shapes import SHAPES
 from watcher.extract import Gazetteer, extract, merge_facts
 from watcher.extract.script import traditional_characters
-from watcher.models import Fact
+from watcher.models import Document, Fact
+from watcher.read import read_entries, read_page
+
+
+def read_text_page(case: Case) -> Document:
+    """A real page's published text: the headline on the first line, then the body."""
+    title, _, body = case.page_path.read_text(encoding="utf-8").partition("\n")
+    published = (datetime.combine(case.published, time(12), tzinfo=UTC)
+                 if case.published else None)
+    return Document(url=case.url, source="eval", title=title.strip(), text=body.strip(),
+                    language=case.language, published=published)
+
+
+def read_case(case: Case) -> list[Document]:
+    """The documents of a case's page, read as its source would read it."""
+    if case.shape == "text":
+        return [read_text_page(case)]
+    content = case.page_path.read_bytes()
+    url = case.page_path.resolve().as_uri()
+    shape = SHAPES[case.shape]
+    if isinstance(shape, Entries):
+        return read_entries(content, "text/html; charset=utf-8", url=url, source="eval",
+                            entries=shape, language=case.language)
+    return [read_page(content, "text/html; charset=utf-8", url=url, source="eval",
+                      reader=shape, language=case.language)]
 
 
 def predict(case: Case, gazetteer: Gazetteer) -> list[Fact]:

@@ -15,7 +15,6 @@ abbreviations such as ``AMC`` or ``InnoHK`` must be written in their own case.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -27,15 +26,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from watcher.errors import ConfigError
 from watcher.extract.scan import has_cjk, lowered
+from watcher.extract.spelling import normalise
 from watcher.models import FactKind
 
 if TYPE_CHECKING:
-    from watcher.baseline import Baseline
+    from watcher.extract.baseline import Baseline
 
-_SPELLINGS = {"center": "centre", "centers": "centres", "program": "programme",
-              "programs": "programmes", "organization": "organisation"}
-_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
-_POSSESSIVE = re.compile(r"['’]s?$")
 _ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
              "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}
 _ORDINAL_WORDS = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
@@ -45,25 +41,6 @@ _ORDINAL_BEFORE = re.compile(
     r"|第(?P<zh>[一二三四五六])(?:所|個|間|座|家|期)?)$",
     re.IGNORECASE,
 )
-
-
-def normalise(name: str) -> str:
-    """The form aliases are compared in: NFKC, lower case, straight quotes, no hyphens,
-    single spaces, British spelling, no leading article or trailing possessive."""
-    text = unicodedata.normalize("NFKC", name).lower().replace("’", "'").replace("‘", "'")
-    text = re.sub(r"[-‐‑–]", "", text)
-    text = re.sub(r"\s*&\s*", " and ", text) if " " in text.strip() else text  # not "I&T"
-    text = _POSSESSIVE.sub("", _ARTICLE.sub("", " ".join(text.split())))
-    text = " ".join(_SPELLINGS.get(word, word) for word in text.split())
-    return text.replace("ization", "isation")
-
-
-def slugify(name: str) -> str:
-    """A stable key for a name: ``"The I&T Blueprint"`` -> ``"the-i-and-t-blueprint"``.
-    Chinese characters are kept, so a Chinese-only name still has a readable key."""
-    text = unicodedata.normalize("NFKC", name).lower().replace("&", " and ")
-    text = re.sub(r"['’]", "", text)
-    return re.sub(r"[^0-9a-z\u3400-\u9fff]+", "-", text).strip("-")
 
 
 @dataclass(frozen=True, slots=True)

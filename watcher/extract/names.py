@@ -18,9 +18,10 @@ from functools import lru_cache
 
 from watcher.extract.amounts import Amount
 from watcher.extract.coref import Antecedent, find_references, heads_of
-from watcher.extract.gazetteer import Entity, Gazetteer, slugify
+from watcher.extract.gazetteer import Entity, Gazetteer
 from watcher.extract.roles import RoleReading
 from watcher.extract.shapes import find_candidates, find_production_lines, production_line_owner
+from watcher.extract.spelling import slugify
 from watcher.models import FactKind
 
 # "創新科技及工業局局長" is a person's title, not news about the bureau.

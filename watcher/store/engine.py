@@ -22,10 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from watcher.errors import StoreError
+from watcher.service.settings import PROJECT_ROOT
+from watcher.store.schema_upgrade import upgrade_in_child
 
 if TYPE_CHECKING:
     from alembic.config import Config
-from watcher.settings import PROJECT_ROOT
 
 MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
 # The newest revision in db/migrations/versions. Bump it with every new revision:
@@ -98,8 +99,6 @@ def migrate(engine: Engine, *, isolated: bool = False) -> None:
     if _at_head(engine):
         return
     if isolated and not is_in_memory(engine):
-        from watcher.store.schema_upgrade import upgrade_in_child
-
         upgrade_in_child(engine.url.render_as_string(hide_password=False))
         # The child said it succeeded; the daemon must not run on anything but the head.
         if not _at_head(engine):

@@ -3,9 +3,11 @@
 Alembic, Mako and the revision scripts stay resident once imported (about 11 MB), and the
 daemon needs them for a few hundred milliseconds at most, when a new release brings a
 revision. So ``watcher run`` asks this module to upgrade the database in a child
-interpreter (``python -m watcher.store.schema_upgrade``) whose memory is returned when it
-exits. The child does what ``watcher init`` does in-process: it takes the replicas'
-advisory lock on PostgreSQL and runs Alembic's upgrade to head.
+interpreter (``python -m watcher.store.schema_upgrade_child``) whose memory is returned
+when it exits. The child does what ``watcher init`` does in-process: it takes the
+replicas' advisory lock on PostgreSQL and runs Alembic's upgrade to head. This module is
+the parent's side, which watcher.store.engine calls; the child's side is a module of its
+own because it calls the engine, and one module for both made the two import each other.
 
 The database URL goes to the child in the environment, never on its command line (``ps``
 shows command lines to every user, and URLs carry passwords). The child reports a failure
@@ -24,7 +26,7 @@ from pathlib import Path
 import watcher
 from watcher.errors import StoreError
 
-MODULE = "watcher.store.schema_upgrade"
+MODULE = "watcher.store.schema_upgrade_child"  # what the child runs
 URL_VARIABLE = "WATCHER_DATABASE_URL"  # the name watcher's Settings reads it from
 FAILED = 3  # the child's exit code when it reports a StoreError on stdout
 
@@ -62,29 +64,3 @@ def child_error(code: int, stdout: str, stderr: str) -> str:
     last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
     return (f"cannot migrate the database: the upgrade process exited with code {code}"
             + (f": {last.strip()}" if last else ""))
-
-
-def main() -> int:
-    from watcher.store.engine import make_engine, migration_error, upgrade
-
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        print(json.dumps(f"cannot migrate the database: {URL_VARIABLE} is not set"))
-        return FAILED
-    try:
-        engine = make_engine(url)  # creates a SQLite file's directory, which may fail
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    except StoreError as exc:
-        print(json.dumps(str(exc)))
-        return FAILED
-    except OSError as exc:
-        print(json.dumps(str(migration_error(exc))))
-        return FAILED
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

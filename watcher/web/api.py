@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from watcher.store import queries, webqueries
 from watcher.store import sources as source_store
-from watcher.web.app import session
+from watcher.web.deps import session
 from watcher.web.params import FilterError, to_filter
 
 router = APIRouter(prefix="/api", tags=["read-only"])

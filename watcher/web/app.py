@@ -10,17 +10,17 @@ token is configured every request must carry it, as ``Authorization: Bearer TOKE
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from watcher import __version__, store
-from watcher.settings import Settings
+from watcher.service.settings import Settings
+from watcher.web import api, feed, pages, views
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOKEN_COOKIE = "watcher_token"
@@ -29,8 +29,6 @@ TOKEN_COOKIE = "watcher_token"
 def template_environment() -> Environment:
     # autoescape=True for every template: names, titles and evidence come from monitored
     # sites and may carry markup.
-    from watcher.web import views
-
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=StrictUndefined, trim_blocks=True,
                               lstrip_blocks=True)
@@ -87,15 +85,7 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     if token:
         app.middleware("http")(_token_guard(token))
 
-    from watcher.web import api, feed, pages
-
     app.include_router(pages.router)
     app.include_router(feed.router)
     app.include_router(api.router)
     return app
-
-
-def session(request: Request) -> Iterator[Session]:
-    """FastAPI dependency: one read session per request."""
-    with store.transaction(request.app.state.engine) as opened:
-        yield opened

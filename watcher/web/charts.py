@@ -9,7 +9,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from watcher.models import Status
-from watcher.render import format_hkd, format_status
+from watcher.rules.render import format_hkd, format_status
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 _BAR = "#2f6f9f"

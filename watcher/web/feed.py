@@ -22,7 +22,7 @@ from sqlmodel import Session
 from watcher import __version__
 from watcher.store.queries import ChangeEntry
 from watcher.store.webqueries import search_changes
-from watcher.web.app import session
+from watcher.web.deps import session
 from watcher.web.links import safe_url
 from watcher.web.params import FilterError, to_filter
 from watcher.web.views import describe

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from watcher.store import queries, webqueries
 from watcher.store import sources as source_store
 from watcher.web import charts
-from watcher.web.app import session
+from watcher.web.deps import session
 from watcher.web.params import (
     CHANGE_TYPES,
     KINDS,

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from watcher.describe import describe_change
-from watcher.render import format_hkd, format_status
+from watcher.diff.describe import describe_change
+from watcher.rules.render import format_hkd, format_status
 from watcher.web.links import evidence_url, safe_url
 
 LANGUAGES = {"en": "English", "zh": "中文"}

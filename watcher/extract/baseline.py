@@ -19,6 +19,7 @@ from watcher.config.common import Strict as _Strict
 from watcher.config.common import check_slug
 from watcher.config.yamlload import load_documents
 from watcher.errors import ConfigError, ConfigErrors
+from watcher.extract.spelling import normalise
 from watcher.models import FactKind, FactOrigin, KnownFact, Status
 
 
@@ -93,9 +94,6 @@ def load_baseline(path: Path) -> Baseline:
 
 def _check_unique(baseline: Baseline, error: Any) -> None:
     """Keys and aliases must each name one entry, or two things would merge."""
-    # Imported here: the extract package imports this module for type hints only.
-    from watcher.extract.gazetteer import normalise
-
     keys: dict[str, int] = {}
     aliases: dict[str, tuple[str, int]] = {}
     problems = []

@@ -29,8 +29,9 @@ from watcher import store
 from watcher.config.sources import HtmlSource, SourceBase
 from watcher.errors import WatcherError
 from watcher.extract import extract
-from watcher.pipeline import PollReport, fetch_source, store_poll
-from watcher.runtime import Runtime
+from watcher.fetch.poll import PollReport
+from watcher.pipeline import fetch_source, store_poll
+from watcher.service.runtime import Runtime
 from watcher.store.progress import get_marker, set_marker
 from watcher.store.timeutil import utcnow
 

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from watcher import store
-from watcher.observe import CONTENT_TYPE, Metrics
+from watcher.service.observe import CONTENT_TYPE, Metrics
 from watcher.store import outbox
 
 log = logging.getLogger("watcher.http")

@@ -21,17 +21,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import store
-from watcher.cadence import TIMEZONE, trigger_for
 from watcher.errors import ConfigError
-from watcher.memory import release_free_memory, tune_malloc
-from watcher.pidfile import pid_file_path, remove_pid, write_pid
 from watcher.pipeline import dispatch_outbox, poll_source
-from watcher.runtime import Runtime
+from watcher.service.cadence import TIMEZONE, trigger_for
+from watcher.service.memory import release_free_memory, tune_malloc
+from watcher.service.pidfile import pid_file_path, remove_pid, write_pid
+from watcher.service.runtime import Runtime
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
 
 if TYPE_CHECKING:
-    # Starlette only types the optional web app: it is imported with --http (watcher.http).
+    # Starlette only types the optional web app: it is imported with --http (watcher.service.http).
     from starlette.types import ASGIApp
 
 log = logging.getLogger("watcher.daemon")
@@ -159,7 +159,7 @@ class Daemon:
     async def _serve(self) -> None:
         server = None
         if self.http_socket is not None:
-            from watcher.http import HttpServer, create_http_app
+            from watcher.service.http import HttpServer, create_http_app
 
             server = HttpServer(create_http_app(self.runtime.engine, self.runtime.metrics,
                                                 lambda: self.running, self.web),

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import unquote, urlsplit
 
-from watcher.apprise_plugins import prepare_apprise
 from watcher.config.targets import Target
-from watcher.render import text_to_html
+from watcher.delivery.apprise_plugins import prepare_apprise
+from watcher.rules.render import text_to_html
 
 if TYPE_CHECKING:
     # Apprise (with its plugins) and Rich are imported where a message is sent or
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     import apprise
     from rich.console import Console
 
-log = logging.getLogger(__name__)
+# The name its log lines have always carried (the module was watcher/notify.py).
+log = logging.getLogger("watcher.notify")
 
 BodyFormat = Literal["html", "markdown", "text"]
 MAX_ERROR_CHARS = 300

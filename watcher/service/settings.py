@@ -16,7 +16,7 @@ from pydantic_settings import (
 )
 
 # The repository root when running from a checkout; sources/ and rules/ live there.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from watcher.render import format_hkd
+from watcher.rules.render import format_hkd
 
 
 def _value(field: str, value: Any) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from watcher.errors import WatcherError
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
 log = logging.getLogger("watcher.daemon")
 

@@ -44,7 +44,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from watcher import store
-from watcher.baseline import load_baseline
 from watcher.config.common import Strict as _Strict
 from watcher.config.rules import load_rules
 from watcher.config.sources import HtmlSource
@@ -52,8 +51,9 @@ from watcher.config.yamlload import Located, load_documents
 from watcher.delivery.routing import Routes
 from watcher.errors import ConfigError
 from watcher.extract import Gazetteer, extract
+from watcher.extract.baseline import load_baseline
 from watcher.models import Document, FetchResult
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 from watcher.store import outbox
 
 START = datetime(2025, 1, 15, 1, 0, tzinfo=UTC)  # 09:00 in Hong Kong
@@ -161,7 +161,7 @@ class _Run:
 
     def __init__(self, spec: RuleTestFile, case: Case, rules_dir: Path, baseline_file: Path,
                  workdir: Path) -> None:
-        from watcher.runtime import Config, Runtime
+        from watcher.service.runtime import Config, Runtime
 
         baseline = load_baseline(baseline_file)
         settings = Settings(database_url=f"sqlite:///{workdir / 'rules-test.db'}", notify="",
@@ -179,7 +179,8 @@ class _Run:
         self.seen = 0
 
     def step(self, step: Step, now: datetime) -> list[RaisedAlert]:
-        from watcher.pipeline import Fetched, Page, PollReport, store_poll
+        from watcher.fetch.poll import Fetched, Page, PollReport
+        from watcher.pipeline import store_poll
 
         report = PollReport(source=SOURCE)
         fetched = Fetched()

@@ -31,9 +31,10 @@ from urllib.robotparser import RobotFileParser
 import aiohttp
 
 from watcher.models import FetchResult
-from watcher.settings import Settings
+from watcher.service.settings import Settings
 
-log = logging.getLogger(__name__)
+# The name its log lines have always carried (the module was watcher/fetch.py).
+log = logging.getLogger("watcher.fetch")
 
 T = TypeVar("T")
 _ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 lets crawlers stop reading at 500 KiB

@@ -14,14 +14,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from watcher.config.rules import Rule, check_tags, load_rules
+from watcher.config.rules import check_tags, load_rules
 from watcher.config.targets import Target, load_targets
 from watcher.config.yamlload import errors_of
+from watcher.delivery.notify import send
 from watcher.delivery.routing import Routes, check_route_tags, load_routes
 from watcher.errors import ConfigError
-from watcher.notify import send
-from watcher.rulestest import find_test_files, run_test_file
-from watcher.settings import Settings
+from watcher.rules.model import Rule
+from watcher.rules.testing import find_test_files, run_test_file
+from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
 
 rules_app = typer.Typer(help="Check rule files and run their tests.", no_args_is_help=True)

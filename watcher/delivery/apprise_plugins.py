@@ -2,7 +2,7 @@
 
 Apprise imports every notification plugin (about 190 modules) the first time any URL is
 looked up. Measured with Apprise 2.3.0, a fresh interpreter that imports
-watcher.runtime and loads one ``mailto://`` target goes from 72.0 to 88.9 MB RSS with
+watcher.service.runtime and loads one ``mailto://`` target goes from 72.0 to 88.9 MB RSS with
 that full load, and to 79.0 MB with only the email plugin loaded here: 10 MB less, held
 for the daemon's whole life.
 

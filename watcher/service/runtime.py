@@ -17,19 +17,20 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from watcher import store
-from watcher.baseline import Baseline, load_baseline
-from watcher.budget import HostTurns, PageBudget
 from watcher.config.loader import load_sources
-from watcher.config.rules import Rule, load_rules
+from watcher.config.rules import load_rules
 from watcher.config.sources import SourceBase
 from watcher.config.targets import Target, load_targets
+from watcher.delivery.notify import SendResult, console_send, send
 from watcher.delivery.pace import Pacer
 from watcher.delivery.routing import Routes, load_routes
 from watcher.extract import Gazetteer
+from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
-from watcher.notify import SendResult, console_send, send
-from watcher.observe import Metrics
-from watcher.settings import Settings
+from watcher.fetch.budget import HostTurns, PageBudget
+from watcher.rules.model import Rule
+from watcher.service.observe import Metrics
+from watcher.service.settings import Settings
 from watcher.store import sources as source_store
 from watcher.store.baseline import seed_baseline
 from watcher.store.timeutil import utcnow
@@ -78,9 +79,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics, repr=False)
     # Paces messages per target (Slack: one a second) across dispatch cycles.
     pacer: Pacer = field(default_factory=Pacer, repr=False)
-    # Fetched pages not yet stored, across every poll in flight (watcher.budget).
+    # Fetched pages not yet stored, across every poll in flight (watcher.fetch.budget).
     page_budget: PageBudget = field(default_factory=PageBudget, repr=False)
-    # Long polls of one host take turns (watcher.budget.HostTurns says why).
+    # Long polls of one host take turns (watcher.fetch.budget.HostTurns says why).
     host_turns: HostTurns = field(default_factory=HostTurns, repr=False)
 
     @classmethod

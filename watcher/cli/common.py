@@ -1,0 +1,97 @@
+"""What every ``watcher`` command shares: the console, one-line errors and their exit
+codes, loading the runtime, and the global options (``main``). The commands are one
+module per group, registered in watcher.cli.
+
+Commands are thin: they parse options, call the pipeline or the store's read functions,
+and print rich tables or JSON. User errors are one line on stderr and exit code 2, never
+a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from watcher.config.common import parse_duration
+from watcher.errors import ConfigError, StoreError, WatcherError
+from watcher.service.logs import setup_logging
+from watcher.service.memory import tune_malloc
+from watcher.service.runtime import Runtime
+from watcher.service.settings import Settings, settings_problems
+from watcher.store.timeutil import utcnow
+
+out = Console()
+
+
+T = TypeVar("T")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    # Plain write, not rich: a terminal-width wrap would split a file:line message.
+    sys.stderr.write(message.rstrip("\n") + "\n")
+    return typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn watcher's errors into one-line messages and exit codes."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    except StoreError as exc:
+        raise fail(f"database error: {exc}", 1) from None
+    except WatcherError as exc:
+        raise fail(str(exc)) from None
+
+
+def load_runtime(init: bool = True, isolated_migration: bool = False) -> Runtime:
+    runtime = Runtime.load(Settings())
+    if init:
+        runtime.init_database(isolated_migration=isolated_migration)
+    return runtime
+
+
+def guarded(func: Callable[[], T]) -> T:
+    with user_errors():
+        return func()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def since_option(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return utcnow() - parse_duration(value)
+    except ValueError as exc:
+        raise fail(f"--since: {exc}") from None
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def main(
+    log_format: Annotated[str, typer.Option(help="human or json")] = "",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    # Every command reads the settings: a bad value is one line here, not a traceback.
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise fail(settings_problems(exc)) from None
+    setup_logging(log_format or settings.log_format, verbose)
+    tune_malloc()  # before any worker thread allocates (watcher.service.memory says why)

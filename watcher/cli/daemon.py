@@ -1,0 +1,108 @@
+"""``watcher run``, ``watcher reload`` and ``watcher serve``: the long-running processes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from watcher.cli.common import fail, guarded, load_runtime, out
+from watcher.service.logs import setup_logging
+from watcher.service.settings import Settings
+
+
+def run(
+    http: Annotated[str | None, typer.Option(
+        help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
+             "127.0.0.1:9108.")] = None,
+    log_format: Annotated[str, typer.Option(help="human or json (same as the global "
+                                                 "option)")] = "",
+) -> None:
+    """Run the daemon: poll every source on its schedule and deliver alerts.
+
+    SIGTERM or Ctrl-C stops it cleanly; SIGHUP (or `watcher reload`) re-reads the
+    sources, rules and targets."""
+    import logging
+
+    from watcher.service.relaunch import relaunch_without_docstrings
+
+    relaunch_without_docstrings()  # python -OO: watcher.service.relaunch says why
+    from watcher.service.schedule import Daemon
+
+    if log_format:
+        if log_format not in ("human", "json"):
+            raise fail(f"--log-format {log_format!r}: use human or json")
+        setup_logging(log_format, logging.getLogger().level == logging.DEBUG)
+    # A schema upgrade runs in a child process: Alembic would stay resident for the
+    # daemon's whole life (about 11 MB) for a few moments' work.
+    runtime = guarded(lambda: load_runtime(isolated_migration=True))
+    sock, web = None, None
+    if http:
+        # Only with --http: the endpoint brings uvicorn and Starlette (3 MB) to a daemon
+        # that otherwise only polls.
+        from watcher.service import http as http_endpoint
+
+        try:
+            host, port = http_endpoint.parse_address(http)
+            sock = http_endpoint.bind(host, port)
+        except (ValueError, OSError) as exc:
+            raise fail(f"--http {http}: {exc}") from None
+        token = runtime.settings.web_token
+        if http_endpoint.is_loopback(host) or token:
+            from watcher.web import create_app
+
+            web = create_app(runtime.engine, token=token)
+        else:
+            logging.getLogger("watcher.http").warning(
+                "web pages not served on %s without WATCHER_WEB_TOKEN; only /healthz and "
+                "/metrics", host)
+    asyncio.run(Daemon(runtime, http_socket=sock, web=web).run())
+
+
+def reload() -> None:
+    """Make the running daemon re-read sources, rules and targets (sends it SIGHUP).
+
+    The daemon is found through its pid file (WATCHER_PID_FILE; default beside the SQLite
+    database). An invalid edit is reported here, with file:line, and nothing is sent: the
+    daemon keeps running its current configuration."""
+    from watcher.service.pidfile import pid_file_path, signal_reload
+    from watcher.service.runtime import Config
+
+    settings = Settings()
+    guarded(lambda: Config.load(settings))
+    pid = guarded(lambda: signal_reload(pid_file_path(settings)))
+    out.print(f"asked the daemon (pid {pid}) to reload its configuration")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; off loopback needs "
+                                           "WATCHER_WEB_TOKEN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
+) -> None:
+    """Serve the change log, facts, sources, Atom feed and JSON API on the web (read-only)."""
+    import uvicorn
+
+    from watcher.web import create_app
+
+    settings = Settings()
+    if not is_loopback(host) and not settings.web_token:
+        raise fail(f"refusing to serve on {host}: set WATCHER_WEB_TOKEN to bind beyond "
+                   "loopback (every request must then carry the token)")
+    runtime = guarded(load_runtime)
+    out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False,
+              highlight=False)
+    uvicorn.run(create_app(runtime.engine, token=settings.web_token), host=host, port=port,
+                log_level="warning")

@@ -1,0 +1,106 @@
+"""``watcher check`` and ``watcher backfill``: polling now, and reading the GIA archive
+day by day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, user_errors
+from watcher.store.timeutil import utcnow
+
+
+def check(
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Poll sources now, store what changed, send alerts, and print a summary."""
+    from watcher.pipeline import dispatch_outbox, poll_source
+
+    runtime = guarded(load_runtime)
+    names = source or list(runtime.sources)
+    unknown = [n for n in names if n not in runtime.sources]
+    if unknown:
+        raise fail(f"unknown source {unknown[0]!r} (known: {', '.join(runtime.sources)})")
+
+    async def work() -> tuple[list[Any], Any]:
+        async with runtime.network():
+            reports = await asyncio.gather(
+                *(poll_source(runtime, runtime.sources[n], force=True) for n in names))
+            return list(reports), await dispatch_outbox(runtime, limit=1000)
+
+    reports, dispatch = asyncio.run(work())
+    if json_output:
+        print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
+                    "sent": dispatch.sent, "failed": dispatch.failed})
+        return
+    table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
+                  "error", title="poll summary")
+    for r in reports:
+        table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
+                      str(r.facts), str(r.changes), str(r.alerts), r.error or "")
+    out.print(table)
+    out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+
+
+def _day_option(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def backfill(
+    source: Annotated[str, typer.Option(help="gia (both languages) or one daily-index "
+                                             "source, e.g. gia-daily-index-en.")],
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: "
+                                                   "yesterday, Hong Kong time).")] = None,
+    alert: Annotated[bool, typer.Option("--alert", help="Send alerts for what it finds "
+                                                        "(default: history only).")] = False,
+    max_days: Annotated[int | None, typer.Option(min=1, help="Stop after this many days "
+                                                             "(run again to go on).")] = None,
+) -> None:
+    """Read the daily press-release archive day by day, politely, to build history.
+    Resumable: days already done are skipped."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from watcher.pipeline import dispatch_outbox
+    from watcher.service import backfill as backfill_module
+
+    first = _day_option("--since", since)
+    assert first is not None
+    last = _day_option("--until", until) or (
+        utcnow().astimezone(backfill_module.HONG_KONG).date() - timedelta(days=1))
+    runtime = guarded(load_runtime)
+    with user_errors():
+        sources = backfill_module.archive_sources(runtime.sources, source)
+        days = backfill_module.days_between(first, last)
+
+    async def work() -> tuple[backfill_module.BackfillReport, int]:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=Console(stderr=True)) as progress:
+            task = progress.add_task(f"backfill {source}", total=len(days))
+            async with runtime.network():
+                report = await backfill_module.backfill(
+                    runtime, sources, first, last, alert=alert, max_days=max_days,
+                    on_day=lambda day: progress.update(
+                        task, advance=1, description=f"backfill {source} {day}"))
+                sent = (await dispatch_outbox(runtime, limit=1000)).sent if alert else 0
+        return report, sent
+
+    report, sent = asyncio.run(work())
+    out.print(f"{report.days} days read ({report.already_done} already done, "
+              f"{report.missing} without an archive page), {report.documents} documents, "
+              f"{report.facts} facts, {report.changes} changes"
+              + (f", {report.alerts} alerts, {sent} sent" if alert else ""), markup=False)
+    if report.error:
+        raise fail(f"backfill stopped at {report.stopped_at}: {report.error}; "
+                   "run the same command again to resume", 1)
