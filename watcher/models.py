@@ -123,6 +123,9 @@ class Fact:
     language: str = "en"
     # Every amount the page ties to the fact, the size included, each with its role.
     amounts: tuple[RoleAmount, ...] = ()
+    # Named by a known name (the baseline or the gazetteer): the thing exists already, so
+    # the first page that tells something of it changes it rather than announcing it.
+    known: bool = False
 
     def attribute(self, name: str) -> str | None:
         return dict(self.attributes).get(name)

@@ -105,7 +105,7 @@ def _as_written(evidence: str, text: str, written: str) -> str:
 # A Policy Address or a Budget speech (or a release reporting one) proposes: "the launch of
 # an I&T Accelerator Pilot Scheme" there is a plan, not a scheme open for applications.
 _PLAN_DOCUMENT = re.compile(r"\bPolicy\s+Address\b|\bBudget\s+(?:Speech|speech)\b|"
-                            r"\bthe\s+(?:\d{4}(?:-\d{2,4})?\s+)?Budget\b|施政報告|財政預算案|預算案")
+                            r"\b[Tt]he\s+(?:\d{4}(?:-\d{2,4})?\s+)?Budget\b|施政報告|財政預算案|預算案")
 _NOMINAL_LAUNCH = re.compile(r"^(?:the\s+|its\s+)?launch(?:\s+of)?$|^launching$", re.IGNORECASE)
 
 
@@ -152,7 +152,7 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
             cues = [_as_planned(c) for c in cues]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, Name)],
-            [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))
+            [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language, plan))
     return facts
 
 
@@ -196,7 +196,7 @@ def _distance(name: Name, amount: Amount) -> int:
 
 
 def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: list[Amount],
-                    cues: list[StatusCue], gazetteer: Gazetteer, language: str
+                    cues: list[StatusCue], gazetteer: Gazetteer, language: str, plan: bool
                     ) -> list[tuple[Fact, bool]]:
     names = [replace(n, amounts=[]) for n in names]  # amounts are dealt out per sentence
     funding = [n for n in names if n.kind is FactKind.FUNDING]
@@ -229,7 +229,7 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
         cue = None if id(name) in framed_ids else status_cue(text, name, names, cues,
                                                                framed_ids)
         if name.kind is FactKind.FUNDING:
-            fact = _funding_fact(text, sentence, name, cue, cues, funding, language)
+            fact = _funding_fact(text, sentence, name, cue, cues, funding, language, plan)
         else:
             fact = _thing_fact(sentence, name, cue, language)
         if fact is not None:
@@ -275,6 +275,8 @@ def _why(name: Name) -> str:
 # A status cue that makes a new name a fact even with no money beside it: "launch the
 # Factory Line Renewal Support Pilot Scheme", "will set up the X Fund".
 _ANNOUNCING = frozenset({Status.LAUNCHED, Status.PLANNED, Status.EARMARKED, Status.ESTABLISHED})
+_TO_COME = re.compile(r"\b(?:will|shall|to\s+(?:inject|allocate|provide|earmark)|propos\w*|plans?"
+                      r"\s+to)\b|將|會|建議|擬|計劃(?=[注撥增])", re.IGNORECASE)
 _A_FUNDS_OWN_MONEY = frozenset({AmountRole.SIZE, AmountRole.ADDED, AmountRole.CAP_PER_PROJECT,
                                 AmountRole.GRANT, AmountRole.THRESHOLD})
 
@@ -307,7 +309,8 @@ def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAm
 
 
 def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | None,
-                  cues: list[StatusCue], funding: list[Name], language: str) -> Fact | None:
+                  cues: list[StatusCue], funding: list[Name], language: str, plan: bool
+                  ) -> Fact | None:
     amounts = role_amounts(name.amounts)
     size = next((a for a in amounts if a.role is AmountRole.SIZE and not a.earlier), None)
     announced = cue is not None and cue.status in _ANNOUNCING
@@ -336,6 +339,10 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
     for role_amount in amounts:
         if role_amount.role in TERM_ROLES and not role_amount.earlier:
             attributes.append((f"{role_amount.role}_hkd", str(role_amount.hkd)))
+        elif role_amount.role is AmountRole.ADDED and (plan or _TO_COME.search(sentence.text)):
+            # money to be put in is news ("will inject $3 billion into the ITF"); an
+            # injection told as history ("injected $5 billion in 2015") is not
+            attributes.append(("added_hkd", str(role_amount.hkd)))
     nearest_funding = len(funding) <= 1 or name is min(
         funding, key=lambda n: abs(n.start - sentence.start))
     if nearest_funding:  # ratios and shares belong to the sentence's main scheme
@@ -358,7 +365,7 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         amount_hkd=size.hkd if size is not None else None,
         status=cue.status if cue is not None else None,
         attributes=_unique(attributes), cue=" + ".join(why[:2]) + "".join(
-            f"; {w}" for w in why[2:]), language=language, amounts=amounts)
+            f"; {w}" for w in why[2:]), language=language, amounts=amounts, known=name.known)
 
 
 def _unique(attributes: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -387,7 +394,8 @@ def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,
     if cue is not None:
         why += f"; status cue '{cue.cue}'"
     return Fact(kind=name.kind, key=name.key, name=name.name, evidence=sentence.text,
-                status=cue.status if cue is not None else None, cue=why, language=language)
+                status=cue.status if cue is not None else None, cue=why, language=language,
+                known=name.known)
 
 
 # How far along a thing is, for choosing among a page's mentions: a later event beats an

@@ -174,8 +174,8 @@ _CLAUSE_NOUNS: list[tuple[AmountRole, re.Pattern[str]]] = [
     (_GRANT, re.compile(r"\bfunding\s+amount|\bgrant(?:ed)?\b|\bawarded\b|\bapproved\b"
                         r"|資助額|資助金額|獲批|獲資助", re.IGNORECASE)),
     (_ADDED, re.compile(r"\binject|\badditional\b|注資|增撥", re.IGNORECASE)),
-    (_SIZE, re.compile(r"\bearmark|\bset\s+aside\b|\bcommitment\b|\bsize\b|預留|承擔額|總額",
-                       re.IGNORECASE)),
+    (_SIZE, re.compile(r"\bearmark|\bset\s+aside\b|\bcommitment\b|\bsize\b|預留|承擔額|總額"
+                       r"|(?<=[」』的])金額", re.IGNORECASE)),
 ]
 _CLAUSE_BREAK = re.compile(r"[;；。]|,\s+(?:and|while|whereas|but)\s|,\s*of\s+which|，其中|當中")
 
@@ -206,8 +206,8 @@ def _noun_role(text: str, lo: int, at: int) -> tuple[AmountRole, str] | None:
     return None if best is None else (best[2], best[3])
 
 
-def _change_role(text: str, amount: Amount, lo: int, hi: int, amounts: list[Amount]
-                 ) -> RoleReading | None:
+def _change_role(text: str, amount: Amount, lo: int, hi: int, amounts: list[Amount],
+                 fund_spans: list[tuple[int, int]]) -> RoleReading | None:
     """The reading of an amount that is either side of a change "from A to B"."""
     following = next((a for a in amounts if a.start > amount.end), None)
     preceding = next((a for a in reversed(amounts) if a.end < amount.start), None)
@@ -227,6 +227,9 @@ def _change_role(text: str, amount: Amount, lo: int, hi: int, amounts: list[Amou
     clause = _clause_start(text, lo, origin)
     found = _noun_role(text, clause, origin)
     if found is None:
+        if any(clause <= start and end <= origin for start, end in fund_spans):
+            # "the X Fund will be increased from A to B", "「X基金」的金額由A增加至B"
+            return RoleReading(_SIZE, "a change of the fund itself", previous)
         return RoleReading(_OTHER, "a change of something unnamed", previous)
     role, noun = found
     return RoleReading(role, f"change of '{noun}'", previous)
@@ -278,7 +281,7 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
     """How ``amount`` (an HKD amount in ``text``) is used, reading only within ``[lo, hi)``
     (its sentence); ``amounts`` are the sentence's amounts in order (for changes) and
     ``fund_spans`` the ``(start, end)`` of the funding names in it."""
-    change = _change_role(text, amount, lo, hi, amounts or [amount])
+    change = _change_role(text, amount, lo, hi, amounts or [amount], fund_spans or [])
     if change is not None:
         return change
     before = text[max(lo, amount.start - 80):amount.start]
