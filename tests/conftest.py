@@ -16,8 +16,6 @@ import psycopg
 import pytest
 
 PG_ADMIN = os.environ.get("WATCHER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 def _pg_reachable() -> bool:

@@ -1,8 +1,9 @@
 """Values that travel between the pipeline's stages.
 
 Every stage takes and returns these frozen dataclasses; the database tables live in
-``store.py`` and never leave it. Keeping the boundary types plain makes ``extract``,
-``diff`` and ``rules`` pure functions that tests can call with literals.
+``watcher.store.tables`` and never leave the store package. Keeping the boundary types
+plain makes ``extract``, ``diff`` and ``rules`` pure functions that tests can call with
+literals.
 """
 
 from __future__ import annotations

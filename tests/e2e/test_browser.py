@@ -4,6 +4,8 @@ uvicorn serving the app on 127.0.0.1, over a SQLite file filled through the stor
 It loads the change log, filters it, opens a change, follows the evidence link to the
 press release (served by a local HTTP server), and saves a screenshot. Set
 WATCHER_SCREENSHOT=docs/screenshot-changelog.png to also write the README's picture.
+Without /usr/bin/chromium it is skipped, saying how to install it; under CI (CI=true) that
+is a failure (tests/helpers/browser.py).
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.helpers.browser import CHROMIUM, missing_browser
 from tests.helpers.http_server import LocalServer
 from tests.helpers.web_data import page_bodies, populate
 from tests.helpers.web_server import serve_app
 from watcher import store
 from watcher.web import create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -29,8 +31,11 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: apt-get install chromium (.ci/run does)")
+    missing = missing_browser(os.environ, CHROMIUM)
+    if missing is not None and missing.fail:
+        pytest.fail(missing.reason)
+    if missing is not None:
+        pytest.skip(missing.reason)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:

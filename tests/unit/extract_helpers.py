@@ -12,7 +12,8 @@ from watcher.models import Document
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
-SHARED = ROOT.parent / "shared"
+# The article whose facts are the baseline (db/baseline.yaml cites it).
+SEED_ARTICLE = ROOT / "db" / "seed-article.txt"
 
 
 def gia_document(path: Path, language: str | None = None) -> Document:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.extract_helpers import ROOT, SHARED
+from tests.unit.extract_helpers import ROOT, SEED_ARTICLE
 from watcher.errors import ConfigError, ConfigErrors
 from watcher.extract.baseline import load_baseline
 from watcher.models import FactKind, FactOrigin, Status
@@ -68,8 +68,11 @@ def test_real_baseline_has_the_seed_articles_facts() -> None:
 
 
 def test_every_quote_is_in_the_seed_article() -> None:
-    article = (SHARED / "seed-article.txt").read_text(encoding="utf-8")
-    for entry in load_baseline(BASELINE).entries:
+    baseline = load_baseline(BASELINE)
+    # The baseline names its article's file (from the repository root), and it is there.
+    assert baseline.sources["seed-article"].file == str(SEED_ARTICLE.relative_to(ROOT))
+    article = SEED_ARTICLE.read_text(encoding="utf-8")
+    for entry in baseline.entries:
         assert entry.quote in article, entry.key
 
 

@@ -13,14 +13,13 @@ from watcher.errors import ReadError
 from watcher.models import FeedItem
 from watcher.read import decode, read_feed, read_page
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CORPORA = SHARED / "corpora"
+CORPORA = Path(__file__).resolve().parents[1] / "corpora"  # where they come from: its README
 FEEDS = CORPORA / "feeds"
 HTML = CORPORA / "html"
 
 
 def test_corpora_are_present() -> None:
-    # CI clones the repo with shared/ beside it; a missing corpus must fail, not pass vacuously.
+    # The corpora are part of the repository; a missing one must fail, not pass vacuously.
     assert FEEDS.is_dir(), f"missing {FEEDS}"
     assert (HTML / "tokenizer-inputs.jsonl").is_file(), f"missing {HTML}"
 

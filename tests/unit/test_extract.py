@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.extract_helpers import FIXTURES, ROOT, SHARED, gia_document
+from tests.unit.extract_helpers import FIXTURES, ROOT, SEED_ARTICLE, gia_document
 from watcher.extract import Gazetteer, extract
 from watcher.extract.baseline import load_baseline
 from watcher.models import Document, Fact, FactKind
@@ -93,7 +93,7 @@ def test_evidence_is_the_sentence_as_written(gazetteer: Gazetteer) -> None:
 
 
 def test_real_speech_page_goes_through(gazetteer: Gazetteer) -> None:
-    document = gia_document(SHARED / "fixtures" / "real" / "gia_press_release_en.html")
+    document = gia_document(FIXTURES / "pages" / "real_gia_press_release_en.html")
     assert document.title.startswith("Speech by CE at HKEX")
     facts = extract(document, gazetteer)
     assert not [f for f in facts if f.kind is FactKind.FUNDING]
@@ -101,7 +101,7 @@ def test_real_speech_page_goes_through(gazetteer: Gazetteer) -> None:
 
 def test_seed_keys_are_baseline_keys(gazetteer: Gazetteer) -> None:
     baseline = load_baseline(ROOT / "db" / "baseline.yaml")
-    text = (SHARED / "seed-article.txt").read_text(encoding="utf-8")
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
     facts = extract(Document("u", "s", "", text), gazetteer)
     for fact in facts:
         entry = baseline.get(fact.key)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.extract_helpers import SEED_ARTICLE
 from watcher.eval.labels import load_cases
 from watcher.eval.run import read_case
 from watcher.extract import (
@@ -63,7 +64,7 @@ PLAIN_REFERENCE = re.compile(r"(?<![A-Za-z])(?:[Tt]he|[Tt]his)"
 def texts() -> list[str]:
     found = [document.title + "\n" + document.text
              for case in load_cases(ROOT / "tests" / "eval") for document in read_case(case)]
-    found.append((ROOT.parent / "shared" / "seed-article.txt").read_text(encoding="utf-8"))
+    found.append(SEED_ARTICLE.read_text(encoding="utf-8"))
     rng = random.Random(5)
     alphabet = list("aeiouprsctdnlhPRODUCTIONTSF Fund Scheme The this \n\t.!?,'’)\"İı"
                     "生產線計劃。；」")

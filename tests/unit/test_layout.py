@@ -124,3 +124,38 @@ def test_the_graph_sees_imports_inside_functions_and_packages(tmp_path: Path) ->
     (package / "sub" / "e.py").write_text("z = 1\n")
     assert cycles(import_graph(module_files(package))) == [
         ["pkg.a", "pkg.b"], ["pkg.d", "pkg.sub", "pkg.sub.c"]]
+
+
+# The top of the package, as README's "How it works" draws and lists it: the stages in
+# pipeline order, the module where they meet and the values they pass, the service that
+# runs them, the two faces, and what sits beside. A new top-level module or package is a
+# decision about the layout: make it here and in the README together.
+STAGES = ["fetch", "read", "extract", "diff", "store", "rules", "delivery"]
+TOP_LEVEL_MODULES = ["models.py", "errors.py", "pipeline.py"]
+TOP_LEVEL_PACKAGES = [*STAGES, "service", "cli", "web", "config", "eval"]
+PACKAGE_FILES = ["__init__.py", "__main__.py", "py.typed"]
+
+
+def test_the_top_level_holds_only_the_documented_modules_and_packages() -> None:
+    entries = {p.name for p in PACKAGE.iterdir() if p.name != "__pycache__"}
+    expected = {*TOP_LEVEL_MODULES, *TOP_LEVEL_PACKAGES, *PACKAGE_FILES}
+    assert entries == expected, (
+        f"not in the documented layout: {sorted(entries - expected)}; "
+        f"missing: {sorted(expected - entries)}")
+    for package in TOP_LEVEL_PACKAGES:
+        assert (PACKAGE / package / "__init__.py").is_file(), package
+
+
+def test_the_readme_lists_the_layout_in_pipeline_order() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## How it works"):readme.index("### Configuration")]
+    rows = [line.split("|")[1].strip().strip("`") for line in section.splitlines()
+            if line.startswith("| `watcher/")]
+    listed = [row.removeprefix("watcher/").rstrip("/").removesuffix(".py") for row in rows]
+    expected = [m.removesuffix(".py") for m in TOP_LEVEL_MODULES] + TOP_LEVEL_PACKAGES
+    assert sorted(listed) == sorted(expected), "README's table and the tree differ"
+    drawing = section[section.index("```"):section.index("```", section.index("```") + 3)]
+    drawn = [stage for stage in STAGES if f"{stage}/" in drawing]
+    assert sorted(drawn, key=lambda stage: drawing.index(f"{stage}/")) == STAGES, (
+        "README's drawing must show every stage package, in pipeline order")
+    assert [r for r in listed if r in STAGES] == STAGES, "the table lists the stages in order"

@@ -237,7 +237,7 @@ class Destination:
 
 
 def _reaches(target: Target, tags: Iterable[str]) -> bool:
-    # As watcher.service.runtime.targets_for: no tags wanted, an untagged target, or a
+    # As watcher.service.runtime.Runtime.targets_for: no tags wanted, an untagged target, or a
     # shared tag.
     wanted = set(tags)
     return not wanted or not target.tags or bool(wanted & set(target.tags))

@@ -1,4 +1,4 @@
-"""How each real source's page is read into documents (see shared/fixtures/real/README.md).
+"""How each real source's page is read into documents (see docs/page-structures.md).
 
 The readers are the ones a source definition would use: GIA releases keep their headline
 and body span without the "Ends/..." footer; ITF's "What's New" is one document per table
