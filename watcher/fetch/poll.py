@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from watcher import store
@@ -106,6 +107,15 @@ async def _fetch_one(rt: Runtime, url: str, states: dict[str, fact_store.PageSta
     return result, content_hash
 
 
+def oldest_first(items: list[FeedItem]) -> list[FeedItem]:
+    """A feed's items in publication order, so that each chunk of a poll is stored after
+    the older ones (facts move forward in time, see watcher.diff.fold); an item without a
+    date is as new as the poll, so it goes last. Feeds list the newest first."""
+    dated = sorted((i for i in items if i.published is not None),
+                   key=lambda i: i.published or datetime.min)
+    return dated + [i for i in items if i.published is None]
+
+
 def _item_document(source: SourceBase, item: FeedItem) -> Page:
     """A feed item read as its own document (no page to follow)."""
     text = item.summary or item.title
@@ -129,7 +139,7 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     slots of pages to store travel with their chunk (``Fetched.slots``) and the caller
     gives them back once the chunk is stored. Without one, the pipe alone bounds the
     requests in flight."""
-    items = items[: source.max_items]
+    items = oldest_first(items[: source.max_items])
     states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
     chunk = fetched
     del fetched  # the first chunk is dropped once stored, like the others
