@@ -82,3 +82,29 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
     engine.dispose()
     data = shot.read_bytes()
     assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_this_is_wrong_button_dismisses_the_change(browser: Browser, tmp_path: Path) -> None:
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+    store.migrate(engine)
+    ids = populate(engine)
+    with serve_app(create_app(engine)) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/changes/{ids['mec-opened']}")
+        assert page.locator("#dismissed").count() == 0
+        page.fill("form.dismiss input[name=reason]", "the centre opened a year later")
+        page.click("#dismiss")
+        page.wait_for_url(f"**/changes/{ids['mec-opened']}#dismissed")
+        banner = page.locator("#dismissed").inner_text()
+        assert "Dismissed" in banner and "the centre opened a year later" in banner
+        assert page.locator("h1 .t-dismissed").inner_text() == "dismissed"
+        assert page.locator("form.dismiss").count() == 0
+        # The fact is back to what it was before the change, and the log says so.
+        page.goto(f"{base}/facts/microelectronics-centre")
+        assert "planned" in page.locator("dl.facts").inner_text()
+        page.goto(f"{base}/")
+        row = page.locator("table.changes tbody tr", has_text="Microelectronics Centre")
+        assert "dismissed" in row.inner_text()
+        page.close()
+    engine.dispose()

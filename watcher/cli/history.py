@@ -21,7 +21,7 @@ from watcher.cli.common import (
     when,
 )
 from watcher.config.common import parse_duration
-from watcher.diff.describe import describe_change
+from watcher.diff.describe import amount_text, describe_change
 from watcher.store import queries
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
@@ -32,7 +32,8 @@ def log(
                      ] = None,
     kind: Annotated[str | None, typer.Option(help="funding, facility, organisation, figure")
                     ] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="new, changed, removed")] = None,
+    type_: Annotated[str | None, typer.Option(
+        "--type", help="new, changed, removed, seen (a known thing first seen)")] = None,
     source: Annotated[str | None, typer.Option(help="Only changes from this source.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many changes.")] = 100,
     json_output: JsonOption = False,
@@ -50,8 +51,9 @@ def log(
         return
     table = Table("id", "detected (UTC)", "kind", "change", "sources", title="change log")
     for e in entries:
+        text = describe_change(e.type, e.name, e.before, e.after, e.current, e.amounts)
         table.add_row(str(e.id), e.detected_at.strftime("%Y-%m-%d %H:%M"), e.kind,
-                      describe_change(e.type, e.name, e.before, e.after, e.current),
+                      text + (" (dismissed)" if e.dismissed_at else ""),
                       ", ".join(sorted({d.source for d in e.documents})))
     out.print(table)
 
@@ -66,11 +68,18 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
     if json_output:
         print_json(entry.as_json())
         return
-    summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
+    summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current,
+                              entry.amounts)
     out.print(f"#{entry.id} {summary}", markup=False, highlight=False)
     out.print(f"kind: {entry.kind}   key: {entry.fact_key}   "
               f"detected: {entry.detected_at:%Y-%m-%d %H:%M} UTC", markup=False)
+    if entry.dismissed_at is not None:
+        out.print(f"dismissed: {entry.dismissed_at:%Y-%m-%d %H:%M} UTC"
+                  + (f" ({entry.dismiss_reason})" if entry.dismiss_reason else ""),
+                  markup=False, highlight=False)
     out.print(f"evidence: “{entry.evidence}”", markup=False)
+    for amount in entry.amounts:
+        out.print(f"amount: {amount_text(amount)}", markup=False, highlight=False)
     for d in entry.documents:
         out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)
     for delivery in entry.deliveries:
