@@ -2,7 +2,8 @@
 uvicorn serving the app on 127.0.0.1, over a SQLite file filled through the store.
 
 It loads the change log, filters it, opens a change, follows the evidence link to the
-press release (served by a local HTTP server), and saves a screenshot. Set
+press release (served by a local HTTP server), and saves a screenshot; and it clicks a
+change's "This is wrong" button and sees the change dismissed and its fact put back. Set
 WATCHER_SCREENSHOT=docs/screenshot-changelog.png to also write the README's picture.
 Without /usr/bin/chromium it is skipped, saying how to install it; under CI (CI=true) that
 is a failure (tests/helpers/browser.py).

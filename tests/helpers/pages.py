@@ -17,7 +17,7 @@ from watcher import store
 from watcher.config.sources import HtmlSource
 from watcher.extract import extract
 from watcher.fetch.poll import Fetched, Page, PollReport
-from watcher.models import Document, FetchResult
+from watcher.models import Document, Fact, FetchResult
 from watcher.pipeline import store_poll
 from watcher.service.runtime import Runtime
 from watcher.service.settings import Settings
@@ -50,17 +50,23 @@ class Desk:
 
     def read(self, text: str, *, url: str, title: str = "", language: str = "en",
              published: datetime | None = None) -> PollReport:
-        """One poll of one page."""
+        """One poll of one page, its facts extracted."""
         document = Document(url=url, source="desk", title=title, text=text,
                             language=language, published=published)
-        content = f"{title}\n\n{text}".encode()
-        digest = hashlib.sha256(content).hexdigest()
-        fetched = Fetched(results=[(FetchResult(url=url, status=200), digest)],
-                          pages=[Page(document, content, digest)])
+        return self.poll([(document, extract(document, self.rt.gazetteer))])
+
+    def poll(self, pages: list[tuple[Document, list[Fact]]]) -> PollReport:
+        """One poll (one chunk) of documents whose facts are given."""
+        fetched = Fetched()
+        for document, _ in pages:
+            content = f"{document.title}\n\n{document.text}".encode()
+            digest = hashlib.sha256(content).hexdigest()
+            fetched.results.append((FetchResult(url=document.url, status=200), digest))
+            fetched.pages.append(Page(document, content, digest))
         report = PollReport(source="desk")
         self.polls += 1
-        store_poll(self.rt, self.source, fetched, [extract(document, self.rt.gazetteer)],
-                   report, T0 + timedelta(hours=self.polls))
+        store_poll(self.rt, self.source, fetched, [facts for _, facts in pages], report,
+                   T0 + timedelta(hours=self.polls))
         return report
 
     def subjects(self) -> list[str]:

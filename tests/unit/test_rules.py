@@ -510,3 +510,22 @@ def test_unknown_notify_tag_is_located(tmp_path: Path, monkeypatch: pytest.Monke
         "rules/r.yaml:4:11: notify: unknown target tag 'pager' (known: email, slack)",
     ]
     assert check_tags(rules, {"email", "pager"}) == []
+
+
+def test_templates_see_every_amount_with_its_role(tmp_path: Path) -> None:
+    rule = _rule_from(tmp_path, (
+        "id: amounts\nwhen: fact_changed\nsubject: \"{{ change.terms | join('; ') }}\"\n"
+        "body: \"{% for a in fact.amounts %}{{ a.role_text }}: {{ a.amount }}"
+        "{% if a.qualifier %} ({{ a.qualifier }}){% endif %}"
+        "{% if a.previous %} was {{ a.previous }}{% endif %}; {% endfor %}\"\n"))
+    fact = Fact(kind=FactKind.FUNDING, key="scheme-x", name="Scheme X", evidence="e",
+                amount_hkd=5_000_000_000, attributes=(("threshold_hkd", "100000000"),),
+                amounts=(RoleAmount(AmountRole.SIZE, 5_000_000_000, "HK$5 billion"),
+                         RoleAmount(AmountRole.THRESHOLD, 100_000_000, "HK$100 million",
+                                    "at_least", 200_000_000)))
+    ev = Event.for_change(THRESHOLD_LOWERED, source_name="gia", document=PRESS, fact=fact)
+    [alert] = evaluate([rule], ev)
+    assert alert.subject == ("minimum project cost lowered from HK$200 million to "
+                             "HK$100 million")
+    assert alert.body == ("size: HK$5 billion; "
+                          "threshold: HK$100 million (at_least) was HK$200 million;")
