@@ -167,7 +167,8 @@ _CLAUSE_NOUNS: list[tuple[AmountRole, re.Pattern[str]]] = [
                       r"|amount|funding|requirement))*\b|\bthreshold\b|\bat\s+least\b"
                       r"|最低(?:要求|門檻)?|門檻|门槛|不少於", re.IGNORECASE)),
     (_CAP, re.compile(r"\b(?:funding\s+)?(?:ceiling|cap|maximum)(?:\s+(?:funding|grant|amount"
-                      r"|per\s+project))*\b|\bup\s+to\b|(?:資助)?上限|最高", re.IGNORECASE)),
+                      r"|per\s+project))*\b|\bup\s+to\b|(?:資助)?上限|最高(?:資助)?(?:額|金額)?",
+                      re.IGNORECASE)),
     (_PRIVATE, re.compile(r"\bprivate\s+(?:sector\s+)?investment|私人投資", re.IGNORECASE)),
     (_COST, re.compile(r"\b(?:total\s+)?(?:project\s+)?cost\b|\bcost\s+of\s+the\s+project"
                        r"|\bbudget\b|總成本|項目成本|總預算|總開支|造價", re.IGNORECASE)),
@@ -181,8 +182,9 @@ _CLAUSE_BREAK = re.compile(r"[;；。]|,\s+(?:and|while|whereas|but)\s|,\s*of\s+
 
 # 1. A change: "from A to B", "由A…至B", "lowered/raised A to B" with "from" before.
 _FROM = re.compile(r"(?:\bfrom|由)\s*(?:(?:HK)?\$|港幣)?\s*$|由(?:每(?:個|家|間|名|項)?"
-                   r"(?:項目|企業|公司|機構|申請)?)\s*$", re.IGNORECASE)
-_TO_AFTER_FROM = re.compile(r"\s*(?:to|(?:提高|增加|增|調高|提升|上調|下調|調低|降|降低|減|"
+                   r"(?:項目|企業|公司|機構|申請)?)\s*$|由(?:目前|現時|原來|原本|現行)的?\s*$",
+                   re.IGNORECASE)
+_TO_AFTER_FROM = re.compile(r"[,，]?\s*(?:to|(?:提高|增加|增|調高|提升|上調|下調|調低|降|降低|減|"
                             r"減少|調整)?至)\s*", re.IGNORECASE)
 
 
