@@ -129,7 +129,7 @@ _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
 _FUND_AFTER = re.compile(
     r"^\s*(?:-?strong\s+)?(?:(?i:new|dedicated|special|additional)\s+)?"
     r"(?:(?:[A-Z][\w&'’+-]*|of|and|for|&)\s+){0,8}?(?i:fund|scheme|programme|program)s?\b"
-    r"|^(?:的|之)?\s*[「『]?(?:(?![成設推與用作於以為向予給在由把調撥投注])[\u4e00-\u9fffA-Za-z0-9&+])"
+    r"|^(?:的|之)?\s*[「『]?(?:(?![成設推與用作於以為向予給在由把調撥投注獲])[\u4e00-\u9fffA-Za-z0-9&+])"
     r"{0,24}?(?:基金|計劃|计划)(?![項项])")
 _PER_AFTER = re.compile(
     r"^\s*(?:in\s+funding\s+|of\s+funding\s+|of\s+subsidy\s+)?(?:per|for\s+each|each|a|for\s+every)"
@@ -148,7 +148,7 @@ _GRANT_AFTER = re.compile(
     r"|^\s*(?:was|were|has\s+been|have\s+been|had\s+been|will\s+be|is)\s+(?:granted|awarded"
     r"|approved|disbursed|provided)\b"
     r"|^\s*(?:in\s+)?(?:funding|grants?|subsid(?:y|ies))\s+(?:to|for)\b"
-    r"|^\s*(?:的)?資助",
+    r"|^\s*(?:的)?資助|^獲[^，。；]{0,30}?(?:資助|撥款)",
     re.IGNORECASE)
 _COST_AFTER = re.compile(
     r"^\s*(?:[\w-]+\s+){0,2}?(?:project|plant|factory|production\s+lines?|facility|building"
@@ -249,9 +249,16 @@ _OWN_FUNDING = re.compile(r"(?:資助額|資助金額|撥款)(?:為|是|約|達|
                           r"(?:\s+(?:of|is|was|amounts\s+to|stands\s+at))*")
 _NAME_THEN = re.compile(r"\s*(?:的|之|['’]s)?\s*", re.IGNORECASE)
 
-_NAME_GAP_AFTER = re.compile(r"\s*(?:的|之)?\s*[「『“\"]?\s*")
-_NAME_GAP_BEFORE = re.compile(r"\s*[,，]?\s*(?:[(（]|with\s+(?:a\s+)?(?:total\s+)?(?:of\s+)?)\s*",
-                              re.IGNORECASE)
+_NAME_GAP_AFTER = re.compile(
+    r"\s*(?:的|之)?\s*[「『“‘\"']?\s*"
+    # "$2 billion for setting up the ITVF", "50億元用作成立「策略性創科基金」"
+    r"|\s*(?:was\s+\w+\s+|is\s+\w+\s+)?(?:for|to)\s+(?:set(?:ting)?\s+up|establish(?:ing)?"
+    r"|creat(?:e|ing)|launch(?:ing)?)\s+(?:a\s+|an\s+|the\s+|a\s+new\s+)?[“‘\"']?\s*"
+    r"|\s*(?:用作|用於|作為|以)?(?:成立|設立|推出|創立)(?:名為)?[「『“]?", re.IGNORECASE)
+_NAME_GAP_BEFORE = re.compile(
+    r"\s*[”’\"')）」』]*\s*(?:[(（][^()（）]{1,24}[)）])?\s*[,，]?\s*(?:[(（]|with\s+(?:a\s+)?(?:total\s+)?(?:(?:funding|budget"
+    r"|commitment|allocation|provision|capital|fund\s+size)\s+)?(?:of\s+)?|of\s+)\s*",
+    re.IGNORECASE)
 
 
 def _beside_fund_name(text: str, amount: Amount, fund_spans: list[tuple[int, int]]) -> bool:
