@@ -244,6 +244,12 @@ _WEAK_SIZE = re.compile(r"(?:a\s+)?total(?:\s+\w+)*|總額\S*|總值\S*|合共\S
 _APPROVED = re.compile(r"\b(?:approved|granted|awarded|disbursed|committed\s+to\s+projects"
                        r"|supported)\b|獲批|批出|批核|資助了|支持了", re.IGNORECASE)
 
+# A financial year after an amount: what is spent in it ("a provision of $244 million in
+# 1999-2000", "2024-25年度的現金流量"), not the fund's size.
+_FISCAL_YEAR_AFTER = re.compile(r"\s*(?:in|for|during)\s+(?:the\s+)?(?:financial\s+year\s+)?"
+                                r"\d{4}\s*[-–/]\s*\d{2,4}\b|\s*於\d{4}[-–/至]\d{2,4}年度",
+                                re.IGNORECASE)
+_GOVERNMENT = re.compile(r"\bGovernment\b|政府")
 # A fund's own "funding" right after its name is its size, not a grant.
 _OWN_FUNDING = re.compile(r"(?:資助額|資助金額|撥款)(?:為|是|約|達|共)*|(?i:funding|budget)"
                           r"(?:\s+(?:of|is|was|amounts\s+to|stands\s+at))*")
@@ -312,6 +318,12 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
     found = _widest(_BEFORE, before)
     if found is not None:
         role, cue = found
+        if role is _SIZE and _FISCAL_YEAR_AFTER.match(text, amount.end):
+            return RoleReading(_OTHER, f"{cue} ... a year's cash flow")  # "$244m in 1999-2000"
+        if role is _PRIVATE and _GOVERNMENT.search(
+                text, max(_clause_start(text, lo, amount.start), amount.start - 40),
+                amount.start):
+            return RoleReading(_GRANT, f"the Government's {cue}")  # 政府的總投資額
         if role is _SIZE and _WEAK_SIZE.fullmatch(cue) and _APPROVED.search(
                 text, _clause_start(text, lo, amount.start), min(hi, amount.end + 80)):
             return RoleReading(_GRANT, f"{cue} ... approved")  # "a total of $X ... approved"
