@@ -115,7 +115,8 @@ def read_links(
         base = _document_base(soup, base_url)
         seen: set[str] = set()
         items: list[FeedItem] = []
-        for element in _select(soup, selector, base_url):
+        elements = _select(soup, selector, base_url)
+        for element in elements:
             anchor = element if element.name == "a" else element.find("a", href=True)
             if not is_tag(anchor):
                 continue
@@ -124,6 +125,12 @@ def read_links(
                 continue
             seen.add(link)
             items.append(FeedItem(url=link, title=one_line(anchor.get_text(" "))))
+        if not items:
+            # A list page answering 200 with nothing to follow has been redesigned (or is
+            # an error page in disguise): that is the source failing, not a quiet poll.
+            found = f"matched {len(elements)} elements but no http(s) links" if elements \
+                else "matched nothing"
+            raise ReadError(base_url, f"items selector {selector!r} {found}")
         return items
 
 
@@ -141,7 +148,10 @@ def read_entries(
         soup = _parse(decode(content, content_type))
         base = _document_base(soup, url)
         documents: list[Document] = []
-        for entry in _select(soup, entries.select, url):
+        found = _select(soup, entries.select, url)
+        if not found:
+            raise ReadError(url, f"entries selector {entries.select!r} matched nothing")
+        for entry in found:
             whole = element_text(entry)
             if not whole or _is_header_row(entry):
                 continue
