@@ -148,3 +148,41 @@ def test_a_redesigned_list_page_fails_its_source_naming_the_selector(
     body = failing[f"Source failing: news-list ({settings.failing_after} failed polls)"]
     assert "items selector 'ul.news li > a' matched nothing" in body
     assert "Source failing: news-list" in capsys.readouterr().out  # sent (to the console)
+
+
+def test_followed_pdfs_are_read_and_a_scanned_one_is_the_source_s_error(
+        tmp_path: Path) -> None:
+    fixtures = REPO / "tests" / "fixtures"
+    paper = fixtures / "sources/legco/yr24-25/english/fc/fc/papers/f24-31e.pdf"
+    listing = b"<table><tr><td><a href='/f1.pdf'>FCR</a></td><td><a href='/scan.pdf'>scan</a>"
+    pdf = {"Content-Type": "application/pdf"}
+    with LocalServer({"/papers": Reply(200, {"Content-Type": "text/html"}, listing),
+                      "/f1.pdf": Reply(200, pdf, paper.read_bytes()),
+                      "/scan.pdf": Reply(200, pdf, (fixtures / "pdf/scanned.pdf").read_bytes()),
+                      }) as server:
+        sources = tmp_path / "sources"
+        sources.mkdir()
+        (sources / "papers.yaml").write_text(
+            f"name: papers\nkind: html\nurl: {server.url('/papers')}\n"
+            "items: \"a[href$='.pdf']\"\nfollow: {}\n")
+        settings = Settings(database_url=f"sqlite:///{tmp_path / 'w.db'}",
+                            sources_dir=sources, rules_dir=REPO / "rules", notify="",
+                            per_host_delay_s=0, fetch_retries=0, obey_robots=False)
+        rt = Runtime.load(settings)
+        rt.init_database()
+
+        async def poll() -> object:
+            async with rt.network():
+                return await poll_source(rt, rt.sources["papers"], force=True)
+
+        report = asyncio.run(poll())
+        with store.transaction(rt.engine) as session:
+            log = queries.change_log(session)
+        rt.engine.dispose()
+    assert report.documents == 1  # type: ignore[attr-defined]
+    assert report.error == (  # type: ignore[attr-defined]
+        f"{server.url('/scan.pdf')}: PDF of 2 pages has no text layer (a scanned "
+        "document?): nothing to read")
+    [fund] = [e for e in log if e.fact_key == "smart-production-line-matching-fund"]
+    assert fund.evidence.startswith("[p. 2] Members are invited to approve a new commitment")
+    assert fund.after["amount_hkd"] == 1_200_000_000
