@@ -289,7 +289,8 @@ def test_nested_unknown_key_inside_follow(sources: Path) -> None:
           titel: h1
         """)
     assert error_of(sources) == (
-        "sources/shop.yaml:5:3: follow: unknown key 'titel' (allowed: title, body, date, drop, cite)"
+        "sources/shop.yaml:5:3: follow: unknown key 'titel' "
+        "(allowed: title, body, date, drop, cite)"
     )
 
 
