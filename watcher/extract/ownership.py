@@ -109,6 +109,33 @@ def _listed(text: str, chain: list[Name], name: Name) -> bool:
                for end, start in zip(ends, starts, strict=True))
 
 
+# The same event in the words each kind of thing takes: a fund "established" (成立) has
+# been launched, an office that "commenced operation" has been established, a facility
+# "launched" (a platform, a centre's launch ceremony) has opened.
+_AS_KIND: dict[FactKind, dict[Status, Status]] = {
+    FactKind.FUNDING: {Status.ESTABLISHED: Status.LAUNCHED},
+    FactKind.ORGANISATION: {Status.OPENED: Status.ESTABLISHED,
+                            Status.LAUNCHED: Status.ESTABLISHED},
+    FactKind.FACILITY: {Status.LAUNCHED: Status.OPENED},
+    FactKind.FIGURE: {},
+}
+# Another action between a verb and a name: "launches pilot scheme and enhances NIAS" does
+# not launch the NIAS.
+_OTHER_ACTION = re.compile(
+    r"\b(?:enhanc|improv|extend|expand|revis|review|updat|adjust|lower|rais|refin|relax"
+    r"|optimi[sz]|streamlin|strengthen|regularis|increas|reduc|modif|continu|renew)\w*"
+    r"|優化|調整|放寬|延長|擴展|擴大|下調|調低|提高|加強|改善|檢討|更新|修訂|增加|延續",
+    re.IGNORECASE)
+# "existing" and 現有 speak of the noun right after them only: "為現有生產線引進技術" says
+# nothing about the scheme that pays for it.
+_ADJACENT_ONLY = frozenset({"existing", "現有"})
+
+
+def _as_kind(cue: StatusCue, kind: FactKind) -> StatusCue:
+    status = _AS_KIND[kind].get(cue.status)
+    return cue if status is None else StatusCue(status, cue.cue, cue.start, cue.end)
+
+
 def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
                framed_ids: set[int]) -> StatusCue | None:
     """The cue that speaks of ``name`` (see the module docstring), or None; ``framed_ids``
@@ -116,8 +143,11 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
     others = [o for o in names if o is not name and o.key != name.key
               and id(o) not in framed_ids]
     usable = []
-    for cue in cues:
+    for cue in (_as_kind(c, name.kind) for c in cues):
         if cue.status not in ALLOWED[name.kind]:
+            continue
+        if cue.cue.lower() in _ADJACENT_ONLY and not (
+                cue.end <= name.start and text[cue.end:name.start].strip() in ("", "的")):
             continue
         if cue.start >= name.end:
             gap = text[name.end:cue.start]
@@ -139,6 +169,8 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
                               and cue.end <= o.start and o.end <= name.start),
                              key=lambda o: o.start)
             if between and not _listed(text, between, name):
+                continue
+            if _OTHER_ACTION.search(text, cue.end, name.start):
                 continue
         usable.append(cue)
     return nearest_cue(usable, name.start, name.end)
