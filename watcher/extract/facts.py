@@ -297,8 +297,12 @@ def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAm
                               old.hkd if old is not None else None, reading.cue))
     for role, amount in pending.items():  # "from $A" with no "to" kept: still said
         assert amount.hkd is not None
+        # a fund's first size with none after it ("with an initial $50 million earmarked")
+        # is its size until a page says another; any other old value is history
+        alone = role is AmountRole.SIZE and not any(o.role is role for o in out)
         out.append(RoleAmount(role, amount.hkd, amount.text, amount.qualifier, None,
-                              "an earlier value", earlier=True))
+                              "its first size" if alone else "an earlier value",
+                              earlier=not alone))
     seen: set[tuple[AmountRole, int]] = set()
     unique = []
     for item in out:

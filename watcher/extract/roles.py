@@ -129,7 +129,7 @@ _BEFORE: list[tuple[AmountRole, re.Pattern[str]]] = [
 _FUND_AFTER = re.compile(
     r"^\s*(?:-?strong\s+)?(?:(?i:new|dedicated|special|additional)\s+)?"
     r"(?:(?:[A-Z][\w&'’+-]*|of|and|for|&)\s+){0,8}?(?i:fund|scheme|programme|program)s?\b"
-    r"|^(?:的|之)?\s*[「『]?(?:(?![成設推與用作於以為向予給在由把調撥投注])[\u4e00-\u9fffA-Za-z0-9&+])"
+    r"|^(?:的|之)?\s*[「『]?(?:(?![成設推與用作於以為向予給在由把調撥投注獲])[\u4e00-\u9fffA-Za-z0-9&+])"
     r"{0,24}?(?:基金|計劃|计划)(?![項项])")
 _PER_AFTER = re.compile(
     r"^\s*(?:in\s+funding\s+|of\s+funding\s+|of\s+subsidy\s+)?(?:per|for\s+each|each|a|for\s+every)"
@@ -148,7 +148,7 @@ _GRANT_AFTER = re.compile(
     r"|^\s*(?:was|were|has\s+been|have\s+been|had\s+been|will\s+be|is)\s+(?:granted|awarded"
     r"|approved|disbursed|provided)\b"
     r"|^\s*(?:in\s+)?(?:funding|grants?|subsid(?:y|ies))\s+(?:to|for)\b"
-    r"|^\s*(?:的)?資助",
+    r"|^\s*(?:的)?資助|^獲[^，。；]{0,30}?(?:資助|撥款)",
     re.IGNORECASE)
 _COST_AFTER = re.compile(
     r"^\s*(?:[\w-]+\s+){0,2}?(?:project|plant|factory|production\s+lines?|facility|building"
@@ -167,7 +167,8 @@ _CLAUSE_NOUNS: list[tuple[AmountRole, re.Pattern[str]]] = [
                       r"|amount|funding|requirement))*\b|\bthreshold\b|\bat\s+least\b"
                       r"|最低(?:要求|門檻)?|門檻|门槛|不少於", re.IGNORECASE)),
     (_CAP, re.compile(r"\b(?:funding\s+)?(?:ceiling|cap|maximum)(?:\s+(?:funding|grant|amount"
-                      r"|per\s+project))*\b|\bup\s+to\b|(?:資助)?上限|最高", re.IGNORECASE)),
+                      r"|per\s+project))*\b|\bup\s+to\b|(?:資助)?上限|最高(?:資助)?(?:額|金額)?",
+                      re.IGNORECASE)),
     (_PRIVATE, re.compile(r"\bprivate\s+(?:sector\s+)?investment|私人投資", re.IGNORECASE)),
     (_COST, re.compile(r"\b(?:total\s+)?(?:project\s+)?cost\b|\bcost\s+of\s+the\s+project"
                        r"|\bbudget\b|總成本|項目成本|總預算|總開支|造價", re.IGNORECASE)),
@@ -181,8 +182,9 @@ _CLAUSE_BREAK = re.compile(r"[;；。]|,\s+(?:and|while|whereas|but)\s|,\s*of\s+
 
 # 1. A change: "from A to B", "由A…至B", "lowered/raised A to B" with "from" before.
 _FROM = re.compile(r"(?:\bfrom|由)\s*(?:(?:HK)?\$|港幣)?\s*$|由(?:每(?:個|家|間|名|項)?"
-                   r"(?:項目|企業|公司|機構|申請)?)\s*$", re.IGNORECASE)
-_TO_AFTER_FROM = re.compile(r"\s*(?:to|(?:提高|增加|增|調高|提升|上調|下調|調低|降|降低|減|"
+                   r"(?:項目|企業|公司|機構|申請)?)\s*$|由(?:目前|現時|原來|原本|現行)的?\s*$",
+                   re.IGNORECASE)
+_TO_AFTER_FROM = re.compile(r"[,，]?\s*(?:to|(?:提高|增加|增|調高|提升|上調|下調|調低|降|降低|減|"
                             r"減少|調整)?至)\s*", re.IGNORECASE)
 
 
@@ -242,14 +244,27 @@ _WEAK_SIZE = re.compile(r"(?:a\s+)?total(?:\s+\w+)*|總額\S*|總值\S*|合共\S
 _APPROVED = re.compile(r"\b(?:approved|granted|awarded|disbursed|committed\s+to\s+projects"
                        r"|supported)\b|獲批|批出|批核|資助了|支持了", re.IGNORECASE)
 
+# A financial year after an amount: what is spent in it ("a provision of $244 million in
+# 1999-2000", "2024-25年度的現金流量"), not the fund's size.
+_FISCAL_YEAR_AFTER = re.compile(r"\s*(?:in|for|during)\s+(?:the\s+)?(?:financial\s+year\s+)?"
+                                r"\d{4}\s*[-–/]\s*\d{2,4}\b|\s*於\d{4}[-–/至]\d{2,4}年度",
+                                re.IGNORECASE)
+_GOVERNMENT = re.compile(r"\bGovernment\b|政府")
 # A fund's own "funding" right after its name is its size, not a grant.
 _OWN_FUNDING = re.compile(r"(?:資助額|資助金額|撥款)(?:為|是|約|達|共)*|(?i:funding|budget)"
                           r"(?:\s+(?:of|is|was|amounts\s+to|stands\s+at))*")
 _NAME_THEN = re.compile(r"\s*(?:的|之|['’]s)?\s*", re.IGNORECASE)
 
-_NAME_GAP_AFTER = re.compile(r"\s*(?:的|之)?\s*[「『“\"]?\s*")
-_NAME_GAP_BEFORE = re.compile(r"\s*[,，]?\s*(?:[(（]|with\s+(?:a\s+)?(?:total\s+)?(?:of\s+)?)\s*",
-                              re.IGNORECASE)
+_NAME_GAP_AFTER = re.compile(
+    r"\s*(?:的|之)?\s*[「『“‘\"']?\s*"
+    # "$2 billion for setting up the ITVF", "50億元用作成立「策略性創科基金」"
+    r"|\s*(?:was\s+\w+\s+|is\s+\w+\s+)?(?:for|to)\s+(?:set(?:ting)?\s+up|establish(?:ing)?"
+    r"|creat(?:e|ing)|launch(?:ing)?)\s+(?:a\s+|an\s+|the\s+|a\s+new\s+)?[“‘\"']?\s*"
+    r"|\s*(?:用作|用於|作為|以)?(?:成立|設立|推出|創立)(?:名為)?[「『“]?", re.IGNORECASE)
+_NAME_GAP_BEFORE = re.compile(
+    r"\s*[”’\"')）」』]*\s*(?:[(（][^()（）]{1,24}[)）])?\s*[,，]?\s*(?:[(（]|with\s+(?:a\s+)?(?:total\s+)?(?:(?:funding|budget"
+    r"|commitment|allocation|provision|capital|fund\s+size)\s+)?(?:of\s+)?|of\s+)\s*",
+    re.IGNORECASE)
 
 
 def _beside_fund_name(text: str, amount: Amount, fund_spans: list[tuple[int, int]]) -> bool:
@@ -303,6 +318,12 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
     found = _widest(_BEFORE, before)
     if found is not None:
         role, cue = found
+        if role is _SIZE and _FISCAL_YEAR_AFTER.match(text, amount.end):
+            return RoleReading(_OTHER, f"{cue} ... a year's cash flow")  # "$244m in 1999-2000"
+        if role is _PRIVATE and _GOVERNMENT.search(
+                text, max(_clause_start(text, lo, amount.start), amount.start - 40),
+                amount.start):
+            return RoleReading(_GRANT, f"the Government's {cue}")  # 政府的總投資額
         if role is _SIZE and _WEAK_SIZE.fullmatch(cue) and _APPROVED.search(
                 text, _clause_start(text, lo, amount.start), min(hi, amount.end + 80)):
             return RoleReading(_GRANT, f"{cue} ... approved")  # "a total of $X ... approved"

@@ -69,8 +69,8 @@ _ZH_CUT = re.compile(
     r"(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
     r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
     r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個|就|對|參與|參加|"
-    r"申請|可|亦|都|也|或|而|但|須|要|能|被|讓|使|是|有|由於|根據|按|每|該|此|本|項|號|年度|"
-    r"[0-9０-９]+)"
+    r"申請|可|亦|都|也|或|而|但|須|要|能|被|讓|使|是|有|由於|根據|按|每|該|此|本|項|號|年度|其|"
+    r"[0-9０-９]+|萬|億)"
 )
 _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
@@ -229,7 +229,10 @@ def _chinese(text: str) -> list[Candidate]:
         prefix = name[: -len(match.group("head"))]
         # Cut after the last framing word that still leaves a name: "資助" in
         # "大學科技初創企業資助計劃" is part of the name, not a verb before it.
-        cuts = [m.end() for m in _ZH_CUT.finditer(prefix) if len(prefix) - m.end() >= 2]
+        found_cuts = list(_ZH_CUT.finditer(prefix))
+        cuts = [m.end() for m in found_cuts if len(prefix) - m.end() >= 2]
+        if found_cuts and len(prefix) - found_cuts[-1].end() < 2:
+            continue  # "意向和計劃": a framing word leaves no name before the head
         cut = bool(cuts)
         if cuts:
             name = name[cuts[-1]:]

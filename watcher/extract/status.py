@@ -56,10 +56,22 @@ _CUES: list[tuple[Status, str]] = [
     (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取|需要|必須|撥款)(?:政府)?{_ZH_EST}"),
     (_P, r"\bwill\s+(?:also\s+)?promulgate\b|\bpress(?:es|ed|ing)?\s+ahead\s+with\b"),
     (_P, r"\b(?:is|are)\s+(?:now\s+)?developing\b"),
+    # a proposal to set a thing up (the thing's name is blanked out as \0 here):
+    # "有關成立創新及科技局的撥款建議", "the proposal to establish the X"
+    (_P, r"(?:成立|設立|推出|籌建)\0+的?(?:撥款|擬議)?(?:建議|方案|申請|議案)"),
+    (_P, r"\bproposals?\s+(?:to|for)\s+(?:set(?:ting)?\s+up|establish(?:ing)?|the\s+establishment"
+         r"\s+of|creat(?:e|ing))\b"),
     # contemplated
-    (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
+    # contemplating a thing, not considering an application: "explore the establishment
+    # of", "consider setting up", "考慮設立"; a bare "consider"/考慮 is no cue
+    (_C, rf"\bcontemplat\w*|\b(?:explor(?:e|es|ed|ing)|consider(?:s|ed|ing)?|stud(?:y|ies|ying))"
+         rf"\s+(?:the\s+)?(?:(?:possibility|feasibility)\s+of\s+)?(?:{_EST}|establishment"
+         rf"|development|setting\s+up|building|construction|introduction)\b"
+         # "exploring a fourth InnoHK research cluster", not "exploring opportunities"
+         r"|\bexplor(?:e|es|ed|ing)(?=\s+(?:a|an|the)\s+(?!(?:\w+\s+)?(?:opportunit|ways?\b"
+         r"|options?\b|possibilit|collaborat|co-?operat|partnership|synerg|potential)))"),
     (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
-    (_C, rf"(?:正|會|將)?研究(?:是否)?{_ZH_EST}|(?:正|會|將)研究|探討|考慮"),
+    (_C, rf"(?:正|會|將)?(?:研究|探討|考慮)(?:是否|可否|如何)?(?:{_ZH_EST}|引入|發展|建立)"),
     # under construction
     (_U, r"\bunder\s+construction\b|\bbeing\s+(?:built|constructed)\b"),
     (_U, r"\b(?:commenced|started|began|begun)\s+construction\b"),
@@ -93,7 +105,14 @@ _CUES: list[tuple[Status, str]] = [
     (_S, r"\b(?:was|were|has\s+been|have\s+been|had\s+been)\s+"
          r"(?:set\s+up|established|formed|created)\b"),
     (_S, r"\b(?:has|have|had)\s+(?:also\s+|already\s+|recently\s+)?(?:set\s+up|established)\b"),
-    (_S, r"(?<!well-)(?<!well\s)\bestablished\b"),
+    # "The Government set up the BUD Fund in 2012": a bare "set up" with a year after its
+    # object is a past event (the object is blanked out as \0 here)
+    (_S, r"\bset\s+up\s+(?:the\s+|a\s+|an\s+)?\0+(?:\s*\([^)]{1,20}\))?\s+in\s+(?:\w+\s+)?\d{4}\b"),
+    # not an adjective: "newly established streamlined procedures", "established players"
+    (_S, r"(?<!well-)(?<!well\s)(?<!newly\s)\bestablished\b(?!\s+(?:[a-z]+\s+)?(?:procedures?"
+         r"|practices?|mechanisms?|channels?|guidelines?|rules?|requirements?|criteria|principles?"
+         r"|arrangements?|networks?|relationships?|systems?|companies|enterprises|players"
+         r"|brands|firms|businesses|industries|track\s+record))"),
     (_S, r"(?:已|正式)?成立了?|已設立"),
     # existing
     (_X, r"\bboasts?\b|\bexisting\b|\bcurrently\s+(?:has|have|houses?)\b"),
