@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
@@ -31,11 +32,13 @@ from watcher.store import outbox
 from watcher.store.tables import ChangeRow, DocumentRow, FactRow
 
 KEY = "alpha-innovation-fund"
+HK = ZoneInfo("Asia/Hong_Kong")  # as GIA dates its releases: SQLite must not keep the zone's
+# wall clock for UTC (a same-day page would then look eight hours older than itself)
 # (path, published, size in HK$ million), in publication order
-PAGES = [("/p/1.htm", datetime(2025, 1, 6, 2, tzinfo=UTC), 5_000),
-         ("/p/2.htm", datetime(2025, 2, 6, 2, tzinfo=UTC), 100),
-         ("/p/3.htm", datetime(2025, 3, 6, 2, tzinfo=UTC), 300),
-         ("/p/4.htm", datetime(2025, 4, 6, 2, tzinfo=UTC), 5_000)]
+PAGES = [("/p/1.htm", datetime(2025, 1, 6, 10, tzinfo=HK), 5_000),
+         ("/p/2.htm", datetime(2025, 2, 6, 10, tzinfo=HK), 100),
+         ("/p/3.htm", datetime(2025, 3, 6, 10, tzinfo=HK), 300),
+         ("/p/4.htm", datetime(2025, 4, 6, 10, tzinfo=HK), 5_000)]
 
 
 def _money(millions: int) -> str:
@@ -179,3 +182,20 @@ def test_two_polls_in_either_order_end_in_the_same_state_without_flipping(
     if first == [2, 3]:  # the newer pages came first: the older ones are only history
         assert moved == [5_000_000_000]
         assert len(_alerts(runtime)) == 1
+
+
+def test_the_same_page_reissued_the_same_day_is_news(runtime: Runtime,
+                                                     site: LocalServer) -> None:
+    _publish(site, [3])
+    _poll(runtime)
+    site.routes["/p/4.htm"] = Reply(200, {"Content-Type": "text/html; charset=utf-8"},
+                                    _page(4, 800))
+    feed = site.routes["/feed.xml"]
+    assert isinstance(feed, Reply)
+    site.routes["/feed.xml"] = Reply(200, {"Content-Type": "application/rss+xml"},
+                                     feed.body.replace(b"Release 4",
+                                                                     b"Release 4 (revised)"))
+    _poll(runtime)
+    assert _size(runtime) == 800_000_000
+    assert _alerts(runtime)[-1] == ("Amount changed: Alpha Innovation Fund HK$5 billion -> "
+                                    "HK$800 million")

@@ -99,8 +99,9 @@ def fact_state(fact: Fact | KnownFact) -> dict[str, Any]:
 
 
 def aware(moment: datetime) -> datetime:
-    """Naive times are UTC (SQLite hands them back so)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """A time in UTC; a naive one is taken as UTC (SQLite hands them back so). UTC, not
+    the page's own zone: SQLite keeps a time's wall clock and drops its zone."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def is_older(published: datetime | None, known: KnownFact | None) -> bool:

@@ -368,7 +368,8 @@ def document_values(document: Document, content_hash: str | None,
                     now: datetime) -> dict[str, Any]:
     """The columns a poll sets on a document's row, new or not."""
     return {"title": document.title[:1000], "text": document.text,
-            "language": document.language, "published_at": document.published,
+            # In UTC: SQLite would keep a Hong Kong time's wall clock and drop its zone.
+            "language": document.language, "published_at": as_utc(document.published),
             "content_hash": content_hash, "last_seen": now}
 
 

@@ -5,9 +5,9 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27 10:00:00
 
-``fact.evidence_at`` of the current rows already stored is filled from the page that set
-each one (its publication time, else when the row was last seen), so the first poll after
-the upgrade already refuses to move a fact back on an older page; ``change.prior`` of the
+``fact.evidence_at`` of the facts already stored stays empty: their pages' publication
+times were kept in each page's own zone, which SQLite drops, so they cannot be trusted to
+the hour; the next page that tells something of a fact sets it. ``change.prior`` of the
 changes already stored is their ``before``, so they can be dismissed too.
 """
 from collections.abc import Sequence
@@ -43,10 +43,6 @@ def upgrade() -> None:
                               unique=False)
     # A change stored before this revision: the values it replaced are its own before.
     op.execute("UPDATE change SET prior = before WHERE type = 'changed'")
-    op.execute(
-        "UPDATE fact SET evidence_at = COALESCE("
-        "(SELECT document.published_at FROM document WHERE document.id = fact.document_id),"
-        " fact.last_seen) WHERE scope = 'current'")
 
 
 def downgrade() -> None:
