@@ -4,8 +4,9 @@ rules -> outbox, and the outbox sent.
     poll_source           claims the source, then for each chunk of its pages:
       fetch_chunks          fetch: the list or feed, then its pages (watcher.fetch.poll)
       _extract_and_store    read and extract each page (in a worker thread), then
-      store_poll            one transaction: diff each page against the store, write it,
-                            evaluate the rules on each new change, queue their alerts
+      store_poll            one transaction: diff the pages oldest first against the store,
+                            fold each fact's changes into one (watcher.diff.fold), write
+                            them, evaluate the rules on each new change, queue the alerts
     dispatch_outbox       sends what the outbox holds (watcher.delivery)
 
 Network work is async; parsing and extraction run in worker threads so one large page
@@ -262,15 +263,7 @@ def _store_pages(rt: Runtime, session: Session, source: SourceBase, source_id: i
         written += [(w, None, page.document) for w in writer.save_changes(
             outcome.removed, document_id=document_id, document_url=page.document.url)]
         repeats.append((outcome.repeats, document_id))
-    for net in folder.net():
-        document = documents[net.document]
-        [item] = writer.save_changes([net.change], document_id=net.document,
-                                     document_url=document.url,
-                                     states={net.change.fact_key: net.state})
-        for other in net.documents[:-1]:
-            writer.link(item, other)
-        written.append((item, net.fact, document))
-    writer.touch(folder.unchanged())
+    written += _save_net_changes(writer, folder, documents)
     for facts, document_id in repeats:  # linked to the change that set them, new or not
         writer.corroborate(facts, folder.current(writer.current_facts(
             [f.key for f in facts])), document_id)
@@ -284,6 +277,23 @@ def _store_pages(rt: Runtime, session: Session, source: SourceBase, source_id: i
                                      source_tags=source.tags, fact=fact)
             report.alerts += _enqueue(rt, session, evaluate(rt.rules, event),
                                       change_id=item.id, source_id=source_id, now=now)
+
+
+def _save_net_changes(writer: PageWriter, folder: Folder, documents: dict[int, Document]
+                      ) -> list[tuple[WrittenChange, Fact | None, Document]]:
+    """Each fact's net change over the chunk, resting on its newest page and linked to
+    every page that moved it; facts only repeated by a newer page get its time."""
+    written: list[tuple[WrittenChange, Fact | None, Document]] = []
+    for net in folder.net():
+        document = documents[net.document]
+        [item] = writer.save_changes([net.change], document_id=net.document,
+                                     document_url=document.url,
+                                     states={net.change.fact_key: net.state})
+        for other in net.documents[:-1]:
+            writer.link(item, other)
+        written.append((item, net.fact, document))
+    writer.touch(folder.unchanged())
+    return written
 
 
 def _store_page(writer: PageWriter, folder: Folder, page: Page, facts: list[Fact],
