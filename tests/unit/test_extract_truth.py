@@ -201,3 +201,22 @@ def test_a_launch_named_in_a_policy_address_is_a_plan(gazetteer: Gazetteer) -> N
                               "of the Technology Voucher Programme.",
                    title="Policy Address: new measures")
     assert facts["technology-voucher-programme"].status is Status.PLANNED
+
+
+@pytest.mark.parametrize("text", [
+    "Members are invited to approve a new commitment of $1,200 million for setting up the "
+    "Smart Production Line Matching Fund.",
+    "請委員批准一筆為數12億元的新承擔額，用以設立智能生產線配對基金。",
+])
+def test_a_finance_committee_commitment_is_a_planned_funds_size(gazetteer: Gazetteer,
+                                                               text: str) -> None:
+    (fact,) = [f for f in _facts(gazetteer, text).values()]
+    assert fact.amount_hkd == 1_200_000_000 and fact.status is Status.PLANNED
+
+
+def test_a_kind_of_line_is_no_companys_line(gazetteer: Gazetteer) -> None:
+    facts = _facts(gazetteer, "We will set up a Pilot Manufacturing and Testing production "
+                              "line in Tai Po InnoPark.")
+    assert not [k for k in facts if k.startswith("production-line")]
+    facts = _facts(gazetteer, "ABC Ltd's smart production lines in Tai Po InnoPark opened.")
+    assert facts["production-line-abc-ltd"].status is Status.OPENED
