@@ -294,7 +294,7 @@ def test_pages_on_sqlite_and_postgresql(database_url: str) -> None:
     ("localhost", True), ("0.0.0.0", False), ("192.0.2.7", False), ("example.org", False),
 ])
 def test_is_loopback(host: str, loopback: bool) -> None:
-    from watcher.cli.daemon import is_loopback
+    from watcher.service.http import is_loopback
 
     assert is_loopback(host) is loopback
 

@@ -62,9 +62,28 @@ def load_runtime(init: bool = True, isolated_migration: bool = False) -> Runtime
     return runtime
 
 
+def load_for_reading() -> Runtime:
+    """The runtime of a command that only reads the database: it neither creates nor
+    migrates one, and says which command would (watcher.store.engine.check_readable)."""
+    from watcher.store.engine import check_readable
+
+    def work() -> Runtime:
+        runtime = Runtime.load(Settings())
+        check_readable(runtime.engine)
+        return runtime
+
+    return guarded(work)
+
+
 def guarded(func: Callable[[], T]) -> T:
     with user_errors():
         return func()
+
+
+def say(text: str) -> None:
+    """One line of plain text on stdout, never wrapped at the terminal's width (scripts
+    and tests read it) and never taken for rich markup."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

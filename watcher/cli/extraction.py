@@ -22,8 +22,13 @@ GIA_READER = Reader(title="span#PRHeadlineSpan", body="span#pressrelease",
 
 def _read_target(target: str, runtime: Runtime) -> tuple[bytes, str, str]:
     path = Path(target)
+    if path.is_dir():
+        raise fail(f"{target}: a directory; give one saved page (a file) or an http(s) URL")
     if path.exists():
-        return path.read_bytes(), "", path.resolve().as_uri()
+        try:
+            return path.read_bytes(), "", path.resolve().as_uri()
+        except OSError as exc:
+            raise fail(f"{target}: cannot read it: {exc.strerror or exc}") from None
     if not target.startswith(("http://", "https://")):
         raise fail(f"{target}: no such file, and not an http(s) URL")
 

@@ -14,6 +14,7 @@ from watcher.cli.common import (
     JsonOption,
     fail,
     guarded,
+    load_for_reading,
     load_runtime,
     out,
     print_json,
@@ -22,6 +23,7 @@ from watcher.cli.common import (
 )
 from watcher.config.common import parse_duration
 from watcher.diff.describe import describe_change
+from watcher.models import ChangeType, FactKind
 from watcher.store import queries
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
@@ -38,7 +40,10 @@ def log(
     json_output: JsonOption = False,
 ) -> None:
     """Show the change log, newest first."""
-    runtime = guarded(load_runtime)
+    for option, value, allowed in (("--kind", kind, FactKind), ("--type", type_, ChangeType)):
+        if value is not None and value not in set(allowed):
+            raise fail(f"{option} {value!r}: use one of {', '.join(allowed)}")
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         entries = queries.change_log(session, since=since_option(since), kind=kind,
                                      change_type=type_, source=source, limit=limit)
@@ -58,7 +63,7 @@ def log(
 
 def show(change_id: int, json_output: JsonOption = False) -> None:
     """Show one change: before and after, evidence, sources and deliveries."""
-    runtime = guarded(load_runtime)
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         entry = queries.change(session, change_id)
     if entry is None:
@@ -82,7 +87,7 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
 
 def sources_command(json_output: JsonOption = False) -> None:
     """List the sources with their health: last success, last error, failures, next due."""
-    runtime = guarded(load_runtime)
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         health = {h.name: h for h in source_store.health(session)}
     rows = [health[name] for name in runtime.sources if name in health]
