@@ -230,3 +230,64 @@ def test_check_hints_when_no_host_answers(env: Path, monkeypatch: pytest.MonkeyP
 def test_check_help_says_the_exit_codes(env: Path) -> None:
     result = invoke("check", "--help")
     assert "1 when any source failed" in " ".join(result.stdout.split())
+
+
+# --- help, plurals and paths ---------------------------------------------------------------
+
+COMMANDS = [[], ["log"], ["check"], ["backfill"], ["serve"], ["extract"], ["eval"], ["run"],
+            ["outbox"], ["outbox", "retry"], ["rules", "test"], ["prune"], ["show"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "watcher")
+def test_help_shows_no_type_noise(command: list[str], env: Path) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    for noise in ("<bool>", "<str>", "<int", "<list", "range>", "x>=", "<path>", "TYPE_"):
+        assert noise not in result.stdout, (noise, result.stdout)
+
+
+def test_help_names_values_plainly(env: Path) -> None:
+    text = " ".join(invoke("log", "--help").stdout.split())
+    assert "--since DURATION" in text and "--kind KIND" in text and "--limit N" in text
+    assert " ".join(invoke("extract", "--help").stdout.split()).count("PAGE") >= 2
+
+
+def test_rules_test_counts_and_paths_read_right(env: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    (rules / "tests").mkdir(parents=True)
+    (rules / "new-funding.yaml").write_text(
+        (REPO / "rules" / "new-funding.yaml").read_text(encoding="utf-8"))
+    (rules / "tests" / "one.yaml").write_text(
+        "tests:\n  - name: a quiet page\n    steps:\n"
+        "      - page: {url: 'https://www.info.gov.hk/x.htm', title: t, text: 'Nothing.'}\n"
+        "        expect: []\n")
+    (rules / "broken.yaml").write_text(
+        "id: broken\nwhen: fact_added\nsubject: '{{ fact.nmae }}'\n")
+    result = invoke("rules", "test", str(rules / "tests" / "one.yaml"))
+    # The rules load from tests/.. and one is broken: its path is written the short way.
+    assert result.exit_code == 2
+    assert one_line(result).startswith("rules/broken.yaml:3:10: subject: ")  # cwd: env
+    (rules / "broken.yaml").unlink()
+    result = invoke("rules", "test", str(rules / "tests" / "one.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["rules/tests/one.yaml: 1 test, ok",
+                                          "all 1 rule test passed in 1 file"]
+
+
+def test_a_target_apprise_refuses_is_one_line_with_its_reason(
+        env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_NOTIFY", "mailto://bot:S3cretPw@127.0.0.1:2599?to=o@example.org")
+    result = invoke("notify-test")
+    assert result.exit_code == 2
+    assert one_line(result) == ("WATCHER_NOTIFY: target 1 (mailto): Apprise cannot use this "
+                                "URL: Invalid From email specified: Apprise <****@127.0.0.1>")
+    assert "S3cretPw" not in result.output
+
+
+def test_a_send_failure_is_reported_once(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_NOTIFY", f"json://127.0.0.1:{_closed_port()}/hook")
+    result = invoke("notify-test")
+    assert result.exit_code == 1
+    assert result.stderr == ""  # neither Apprise's own lines nor a second report
+    [line] = result.stdout.splitlines()
+    assert line.startswith("json://127.0.0.1:") and ": FAILED: " in line

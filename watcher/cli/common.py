@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from watcher.config.common import parse_duration
 from watcher.errors import ConfigError, StoreError, WatcherError
@@ -34,6 +35,39 @@ T = TypeVar("T")
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _plain_help(params: list[Any]) -> list[Any]:
+    """Help that reads like a manual: ``--since DURATION``, ``--json``, ``TARGET``, not
+    typer's ``<str>``, ``<bool>``, ``<list[str]>`` or ``<int range>``. A flag shows no
+    value; an option without a metavar of its own shows its name in capitals."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.metavar is None:
+            param.metavar = "" if param.is_flag else (param.name or "value").upper()
+        elif isinstance(param, TyperArgument):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+    return params
+
+
+class Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+
+class Typer(typer.Typer):
+    """typer.Typer whose commands and groups print plain help (``_plain_help``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -104,8 +138,9 @@ def when(value: datetime | None) -> str:
 
 
 def main(
-    log_format: Annotated[str, typer.Option(help="human or json")] = "",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    log_format: Annotated[str, typer.Option(metavar="FORMAT", help="human or json")] = "",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+        help="Log debug messages too.")] = False,
 ) -> None:
     # Every command reads the settings: a bad value is one line here, not a traceback.
     try:

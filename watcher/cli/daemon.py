@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def run(
     http: Annotated[str | None, typer.Option(
-        help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
+        metavar="HOST:PORT", help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
              "127.0.0.1:9108.")] = None,
     log_format: Annotated[str, typer.Option(metavar="FORMAT", help="human or json (same "
                                                                    "as the global option)")

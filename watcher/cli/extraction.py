@@ -43,8 +43,10 @@ def _read_target(target: str, runtime: Runtime) -> tuple[bytes, str, str]:
 
 
 def extract(
-    target: Annotated[str, typer.Argument(help="A saved page (file) or an http(s) URL.")],
-    explain: Annotated[bool, typer.Option(help="Show the sentence and cue behind each fact.")
+    target: Annotated[str, typer.Argument(metavar="PAGE",
+        help="A saved page (file) or an http(s) URL.")],
+    explain: Annotated[bool, typer.Option("--explain",
+        help="Show the sentence and cue behind each fact.")
                        ] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -79,13 +81,17 @@ def extract(
 
 
 def eval_command(
-    directory: Annotated[Path, typer.Argument(help="A directory of labelled pages "
+    directory: Annotated[Path, typer.Argument(metavar="DIRECTORY",
+        help="A directory of labelled pages "
                                                    "(see docs/eval.md).")] = Path("tests/eval"),
-    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list.")] = 5,
+    worst: Annotated[int, typer.Option(metavar="N", help="How many of the worst pages to "
+                                                         "list.")] = 5,
     json_output: JsonOption = False,
 ) -> None:
     """Score extraction on labelled pages: precision, recall and F1 per fact kind, for
     amounts and statuses, and the worst pages. Nothing is stored."""
+    if worst < 0:
+        raise fail(f"--worst {worst}: give 0 or more")
     from watcher.eval import evaluate, measures, verdict
     from watcher.extract import Gazetteer
     from watcher.extract.baseline import load_baseline

@@ -23,6 +23,7 @@ from watcher.cli.common import (
 )
 from watcher.config.common import parse_duration
 from watcher.diff.describe import describe_change
+from watcher.display import plural
 from watcher.models import ChangeType, FactKind
 from watcher.store import queries
 from watcher.store import sources as source_store
@@ -30,13 +31,15 @@ from watcher.store.timeutil import utcnow
 
 
 def log(
-    since: Annotated[str | None, typer.Option(help="Only changes newer than this, e.g. 7d.")
-                     ] = None,
-    kind: Annotated[str | None, typer.Option(help="funding, facility, organisation, figure")
-                    ] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="new, changed, removed")] = None,
-    source: Annotated[str | None, typer.Option(help="Only changes from this source.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many changes.")] = 100,
+    since: Annotated[str | None, typer.Option(
+        metavar="DURATION", help="Only changes newer than this, e.g. 7d.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        metavar="KIND", help="funding, facility, organisation, figure")] = None,
+    type_: Annotated[str | None, typer.Option(
+        "--type", metavar="TYPE", help="new, changed, removed")] = None,
+    source: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Only changes from this source.")] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many changes.")] = 100,
     json_output: JsonOption = False,
 ) -> None:
     """Show the change log, newest first."""
@@ -80,7 +83,7 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
         out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)
     for delivery in entry.deliveries:
         out.print(f"delivery #{delivery.id} {delivery.rule_id} -> {delivery.target}: "
-                  f"{delivery.status} ({delivery.attempts} attempts)"
+                  f"{delivery.status} ({plural(delivery.attempts, 'attempt')})"
                   + (f" last error: {delivery.last_error}" if delivery.last_error else ""),
                   markup=False)
 
@@ -103,7 +106,8 @@ def sources_command(json_output: JsonOption = False) -> None:
 
 
 def prune(
-    older_than: Annotated[str, typer.Option(help="Drop raw snapshots older than this.")] = "90d",
+    older_than: Annotated[str, typer.Option(metavar="DURATION",
+        help="Drop raw snapshots older than this.")] = "90d",
 ) -> None:
     """Drop old raw page snapshots and fetch logs; facts, changes and alerts stay."""
     try:

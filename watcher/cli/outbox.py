@@ -11,6 +11,7 @@ from rich.table import Table
 from watcher import store
 from watcher.cli.common import (
     JsonOption,
+    Typer,
     fail,
     guarded,
     load_for_reading,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from watcher.delivery.dispatch import DispatchReport
     from watcher.service.runtime import Runtime
 
-outbox_app = typer.Typer(help="Inspect and retry notification deliveries.")
+outbox_app = Typer(help="Inspect and retry notification deliveries.")
 
 
 @outbox_app.callback(invoke_without_command=True)
@@ -68,7 +69,7 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    delivery_id: Annotated[int | None, typer.Argument(metavar="[ID]")] = None,
+    delivery_id: Annotated[int | None, typer.Argument(metavar="ID")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every failed delivery.")] = False,
 ) -> None:
     """Send a failed delivery (or all of them) again: now, or through the running daemon

@@ -73,14 +73,15 @@ def _day_option(name: str, value: str | None) -> date | None:
 
 
 def backfill(
-    source: Annotated[str, typer.Option(help="gia (both languages) or one daily-index "
+    source: Annotated[str, typer.Option(metavar="NAME",
+        help="gia (both languages) or one daily-index "
                                              "source, e.g. gia-daily-index-en.")],
-    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: "
+    since: Annotated[str, typer.Option(metavar="DAY", help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(metavar="DAY", help="Last day, YYYY-MM-DD (default: "
                                                    "yesterday, Hong Kong time).")] = None,
     alert: Annotated[bool, typer.Option("--alert", help="Send alerts for what it finds "
                                                         "(default: history only).")] = False,
-    max_days: Annotated[int | None, typer.Option(min=1, help="Stop after this many days "
+    max_days: Annotated[int | None, typer.Option(metavar="DAYS", help="Stop after this many days "
                                                              "(run again to go on).")] = None,
 ) -> None:
     """Read the daily press-release archive day by day, politely, to build history.
@@ -90,6 +91,8 @@ def backfill(
     from watcher.pipeline import dispatch_outbox
     from watcher.service import backfill as backfill_module
 
+    if max_days is not None and max_days < 1:
+        raise fail(f"--max-days {max_days}: give 1 or more")
     first = _day_option("--since", since)
     assert first is not None
     last = _day_option("--until", until) or (

@@ -132,7 +132,7 @@ class Daemon:
                 None, now)
             self.scheduler.add_job(self._poll, trigger, args=[name], id=f"source:{name}",
                                    name=name, replace_existing=True, next_run_time=first)
-        log.info("scheduled %d sources", len(wanted))
+        log.info("scheduled %s", plural(len(wanted), "source"))
 
     def reload(self) -> None:
         try:
