@@ -20,7 +20,7 @@ from watcher.config.targets import Target, load_targets
 from watcher.config.yamlload import errors_of
 from watcher.delivery.notify import send
 from watcher.delivery.routing import Routes, check_route_tags, load_routes
-from watcher.display import plural
+from watcher.display import hk_time, plural
 from watcher.errors import ConfigError
 from watcher.rules.model import Rule
 from watcher.rules.testing import find_test_files, run_test_file
@@ -124,7 +124,7 @@ def notify_test(
                                                             if tag else ""))
         raise typer.Exit(2)
     body = (f"This is a test message from watcher on {socket.gethostname()} at "
-            f"{utcnow():%Y-%m-%d %H:%M} UTC. Alerts will arrive like this one.")
+            f"{hk_time(utcnow())}. Alerts will arrive like this one.")
     failures = 0
     for target in targets:
         result = send(target, "watcher test message", body)

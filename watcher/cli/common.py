@@ -18,9 +18,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.engine import Engine
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from watcher.config.common import parse_duration
+from watcher.display import hk_time
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.service.logs import setup_logging
 from watcher.service.memory import tune_malloc
@@ -90,8 +92,23 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+# Engines the running command opened; main() closes them when the command ends (not only
+# at exit: a test runner invokes many commands in one process).
+_ENGINES: list[Engine] = []
+
+
+def _disposed_after_the_command(runtime: Runtime) -> Runtime:
+    _ENGINES.append(runtime.engine)
+    return runtime
+
+
+def _dispose_engines() -> None:
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def load_runtime(init: bool = True, isolated_migration: bool = False) -> Runtime:
-    runtime = Runtime.load(Settings())
+    runtime = _disposed_after_the_command(Runtime.load(Settings()))
     if init:
         runtime.init_database(isolated_migration=isolated_migration)
     return runtime
@@ -103,7 +120,7 @@ def load_for_reading() -> Runtime:
     from watcher.store.engine import check_readable
 
     def work() -> Runtime:
-        runtime = Runtime.load(Settings())
+        runtime = _disposed_after_the_command(Runtime.load(Settings()))
         check_readable(runtime.engine)
         return runtime
 
@@ -135,14 +152,17 @@ def since_option(value: str | None) -> datetime | None:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+    """A time in a table or message: Hong Kong time, marked HKT."""
+    return hk_time(value)
 
 
 def main(
+    ctx: typer.Context,
     log_format: Annotated[str, typer.Option(metavar="FORMAT", help="human or json")] = "",
     verbose: Annotated[bool, typer.Option("--verbose", "-v",
         help="Log debug messages too.")] = False,
 ) -> None:
+    ctx.call_on_close(_dispose_engines)
     # Every command reads the settings: a bad value is one line here, not a traceback.
     try:
         settings = Settings()

@@ -56,9 +56,9 @@ def log(
     if not entries:
         out.print("no changes match (poll now with `watcher check`)", markup=False)
         return
-    table = Table("id", "detected (UTC)", "kind", "change", "sources", title="change log")
+    table = Table("id", "detected", "kind", "change", "sources", title="change log")
     for e in entries:
-        table.add_row(str(e.id), e.detected_at.strftime("%Y-%m-%d %H:%M"), e.kind,
+        table.add_row(str(e.id), when(e.detected_at), e.kind,
                       describe_change(e.type, e.name, e.before, e.after, e.current),
                       ", ".join(sorted({d.source for d in e.documents})))
     out.print(table)
@@ -77,7 +77,7 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
     summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
     out.print(f"#{entry.id} {summary}", markup=False, highlight=False)
     out.print(f"kind: {entry.kind}   key: {entry.fact_key}   "
-              f"detected: {entry.detected_at:%Y-%m-%d %H:%M} UTC", markup=False)
+              f"detected: {when(entry.detected_at)}", markup=False)
     out.print(f"evidence: “{entry.evidence}”", markup=False)
     for d in entry.documents:
         out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)

@@ -76,11 +76,7 @@ def outbox_retry(
     when there is one (it holds the outbox; its next dispatch sends them)."""
     if delivery_id is None and not all_:
         raise fail("give a delivery id or --all")
-    runtime = guarded(load_runtime)
-    try:
-        _retry(runtime, delivery_id)
-    finally:
-        runtime.engine.dispose()
+    _retry(guarded(load_runtime), delivery_id)
 
 
 def _retry(runtime: Runtime, delivery_id: int | None) -> None:
