@@ -116,9 +116,10 @@ class PidFile:
                 time.sleep(CLAIM_PAUSE_S)  # a probe held it for a moment
                 continue
             if not replace:
+                who = f" as pid {other}" if other else ""  # it may not have written it yet
                 raise DaemonRunning(
-                    f"watcher is already running as pid {other} ({path}); stop it first, "
-                    "or start with `watcher run --replace` to stop it and take over", other)
+                    f"watcher is already running{who} ({path}); stop it first, or start "
+                    "with `watcher run --replace` to stop it and take over", other)
             if deadline is None:
                 deadline = time.monotonic() + stop_wait_s
                 if other is not None and other > 0:
