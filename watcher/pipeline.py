@@ -42,6 +42,7 @@ from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
 from watcher.diff.fold import Folder, PageDiff, publication_order
+from watcher.display import plural
 from watcher.errors import ReadError
 from watcher.extract import extract
 from watcher.fetch import content_hash as _hash  # one hash for page states and the short cut
@@ -97,10 +98,10 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
         log.warning("%s: %s", source.name, error)
     rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
                            changes=report.changes, finished_at=utcnow())
-    log.info("polled %s: %d requests, %d not modified, %d documents, %d changes, "
-             "%d alerts%s", source.name, report.requests, report.not_modified,
-             report.documents, report.changes, report.alerts,
-             ", with errors" if report.errors else "")
+    log.info("polled %s: %s, %d not modified, %s, %s, %s%s", source.name,
+             plural(report.requests, "request"), report.not_modified,
+             plural(report.documents, "document"), plural(report.changes, "change"),
+             plural(report.alerts, "alert"), ", with errors" if report.errors else "")
     return report
 
 

@@ -12,14 +12,19 @@ from rich.console import Console
 from rich.table import Table
 
 from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, user_errors
+from watcher.display import plural
 from watcher.store.timeutil import utcnow
 
 
 def check(
-    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        metavar="NAME", help="Only this source (repeatable).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Poll sources now, store what changed, send alerts, and print a summary."""
+    """Poll sources now, store what changed, send alerts, and print a summary.
+
+    Exit status: 0 when every source was polled, 1 when any source failed (its error is
+    in the summary), 2 for a mistake in the command or the configuration."""
     from watcher.pipeline import dispatch_outbox, poll_source
 
     runtime = guarded(load_runtime)
@@ -35,17 +40,27 @@ def check(
             return list(reports), await dispatch_outbox(runtime, limit=1000)
 
     reports, dispatch = asyncio.run(work())
+    failed = [r for r in reports if r.error]
     if json_output:
         print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
                     "sent": dispatch.sent, "failed": dispatch.failed})
-        return
-    table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
-                  "error", title="poll summary")
-    for r in reports:
-        table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
-                      str(r.facts), str(r.changes), str(r.alerts), r.error or "")
-    out.print(table)
-    out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+    else:
+        table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
+                      "error", title="poll summary")
+        for r in reports:
+            table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
+                          str(r.facts), str(r.changes), str(r.alerts), r.error or "")
+        out.print(table)
+        out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+    if failed:
+        from watcher.fetch.client import unreachable
+
+        if len(failed) == len(reports) and all(unreachable(r.error or "") for r in failed):
+            raise fail(f"no source's host could be reached ({plural(len(failed), 'source')}: "
+                       "name not found, refused or no route): is this machine offline, or "
+                       "does it need a proxy?", 1)
+        raise fail(f"{plural(len(failed), 'source')} of {len(reports)} failed: "
+                   + ", ".join(r.source for r in failed), 1)
 
 
 def _day_option(name: str, value: str | None) -> date | None:
@@ -58,14 +73,15 @@ def _day_option(name: str, value: str | None) -> date | None:
 
 
 def backfill(
-    source: Annotated[str, typer.Option(help="gia (both languages) or one daily-index "
+    source: Annotated[str, typer.Option(metavar="NAME",
+        help="gia (both languages) or one daily-index "
                                              "source, e.g. gia-daily-index-en.")],
-    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: "
+    since: Annotated[str, typer.Option(metavar="DAY", help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(metavar="DAY", help="Last day, YYYY-MM-DD (default: "
                                                    "yesterday, Hong Kong time).")] = None,
     alert: Annotated[bool, typer.Option("--alert", help="Send alerts for what it finds "
                                                         "(default: history only).")] = False,
-    max_days: Annotated[int | None, typer.Option(min=1, help="Stop after this many days "
+    max_days: Annotated[int | None, typer.Option(metavar="DAYS", help="Stop after this many days "
                                                              "(run again to go on).")] = None,
 ) -> None:
     """Read the daily press-release archive day by day, politely, to build history.
@@ -75,6 +91,8 @@ def backfill(
     from watcher.pipeline import dispatch_outbox
     from watcher.service import backfill as backfill_module
 
+    if max_days is not None and max_days < 1:
+        raise fail(f"--max-days {max_days}: give 1 or more")
     first = _day_option("--since", since)
     assert first is not None
     last = _day_option("--until", until) or (

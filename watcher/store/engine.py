@@ -127,13 +127,46 @@ def upgrade(engine: Engine) -> None:
 def _at_head(engine: Engine) -> bool:
     try:
         return schema_is_current(engine)
-    except SQLAlchemyError as exc:
-        raise migration_error(exc) from exc
+    except SQLAlchemyError as exc:  # nothing migrated yet: the database did not answer
+        raise StoreError(f"cannot open the database: {database_problem(exc)}") from exc
 
 
 def migration_error(exc: Exception) -> StoreError:
     """The one wording of a failed migration, in this process or the child's."""
-    return StoreError(f"cannot migrate the database: {exc.__class__.__name__}: {exc}")
+    return StoreError(f"cannot migrate the database: {database_problem(exc)}")
+
+
+def database_problem(exc: Exception) -> str:
+    """One line for a database error: the driver's own first line (SQLAlchemy's text adds
+    the statement, its parameters and a link on lines of their own)."""
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, Exception) else exc
+    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
+    return f"{cause.__class__.__name__}: {first}" if first else cause.__class__.__name__
+
+
+def check_readable(engine: Engine) -> None:
+    """Raise StoreError unless the database answers and holds watcher's newest schema.
+    For the commands that only read (``watcher log``, ``show``, ``sources``, ``outbox``):
+    they neither create a database nor migrate one, so they say what to run instead."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and not _in_memory(url) and url.database \
+            and not url.database.startswith("file:") and not Path(url.database).exists():
+        raise StoreError(f"no database yet at {url.database}: `watcher init` creates it, "
+                         "`watcher check` polls the sources now")
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                raise StoreError("the database holds no watcher tables yet: run `watcher "
+                                 "init` (or `watcher check`, which polls the sources too)")
+            versions = [row[0] for row in connection.execute(
+                text("SELECT version_num FROM alembic_version"))]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open the database: {database_problem(exc)}") from exc
+    if versions != [SCHEMA_HEAD]:
+        found = ", ".join(versions) or "none"
+        raise StoreError(f"the database's schema is at revision {found}, this watcher reads "
+                         f"{SCHEMA_HEAD}: run `watcher init` to upgrade it")
 
 
 def schema_is_current(engine: Engine) -> bool:
