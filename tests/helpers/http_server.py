@@ -14,10 +14,14 @@ Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
 304. Unknown paths get 404. Routes match the path without its query, unless a route names
 the exact path and query (``"/page.php?id=7"``). Use it as a context manager or through
 :func:`serve`.
+
+watcher refuses loopback addresses unless allowed: tests allow ``LOOPBACK_ALLOW``
+(tests/conftest.py sets WATCHER_FETCH_ALLOW to it; ``child_env()`` for child processes).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -30,6 +34,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _CHUNK = 64 * 1024
+# What tests allow watcher to fetch (WATCHER_FETCH_ALLOW): these servers' addresses.
+LOOPBACK_ALLOW = "127.0.0.0/8,::1"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a watcher child process: this one without its WATCHER_ settings
+    (each test names its own), with the loopback servers allowed."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+            "WATCHER_FETCH_ALLOW": LOOPBACK_ALLOW}
 
 
 @dataclass

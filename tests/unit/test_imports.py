@@ -18,10 +18,10 @@ from tests.helpers.interpreter import last_json_of
 # for a person (rich, typer, click, pygments), to migrate (alembic, mako), to read a page
 # with CSS selectors lxml cannot answer by id (bs4, soupsieve), to guess the encoding of
 # a page that declares none and is not UTF-8 or Big5 (charset_normalizer; bs4 imports it
-# too), or no longer at all (httpx: the fetcher uses aiohttp).
+# too), or no longer at all (aiohttp and httpx 0.x: the fetcher uses httpx2).
 NOT_FOR_POLLING = ("apprise", "fastapi", "starlette", "uvicorn", "rich", "typer", "click",
-                   "pygments", "alembic", "mako", "httpx", "markdown", "bs4", "soupsieve",
-                   "charset_normalizer")
+                   "pygments", "alembic", "mako", "httpx", "aiohttp", "markdown", "bs4",
+                   "soupsieve", "charset_normalizer")
 
 
 def imported_by(code: str) -> set[str]:
