@@ -269,8 +269,12 @@ def test_gzip_is_decoded_and_the_cap_counts_decoded_bytes(server: LocalServer) -
     assert result.error == f"response larger than {1024 * 1024} bytes"
 
 
-def test_a_malformed_response_is_an_error() -> None:
-    """A peer that does not speak HTTP: one line of error, no exception, no hang."""
+@pytest.mark.parametrize("garbage", [b"SPEAK FRIEND",
+                                     b"HTTP/1.1 2OO " + b"\x01\xff<b>x</b>\t" * 400],
+                         ids=["short", "4 KB of raw bytes"])
+def test_a_malformed_response_is_an_error(garbage: bytes) -> None:
+    """A peer that does not speak HTTP: one line of error, at most 300 characters, no
+    exception, no hang."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -278,7 +282,7 @@ def test_a_malformed_response_is_an_error() -> None:
         conn, _ = listener.accept()
         with conn:
             conn.recv(4096)
-            conn.sendall(b"SPEAK FRIEND\r\n\r\n")
+            conn.sendall(garbage + b"\r\n\r\n")
 
     thread = threading.Thread(target=answer_garbage, daemon=True)
     thread.start()
@@ -289,6 +293,7 @@ def test_a_malformed_response_is_an_error() -> None:
         thread.join(timeout=5)
     assert result.error is not None and result.status is None
     assert result.error.startswith("invalid response"), result.error
+    assert len(result.error) <= 300 and "\n" not in result.error and "\x01" not in result.error
 
 
 def test_a_proxy_in_the_environment_is_used(server: LocalServer,

@@ -36,7 +36,8 @@ def check(
 
     reports, dispatch = asyncio.run(work())
     if json_output:
-        print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
+        print_json({"sources": [r.__dict__ | {"errors": r.errors.counts(), "error": r.error}
+                                for r in reports],
                     "sent": dispatch.sent, "failed": dispatch.failed})
         return
     table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
