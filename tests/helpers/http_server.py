@@ -67,7 +67,9 @@ class Seen:
 
 
 class LocalServer:
-    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+    """``host``: another loopback address (127.0.0.2) plays another machine."""
+
+    def __init__(self, routes: dict[str, Route] | None = None, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.requests: list[Seen] = []
@@ -75,7 +77,8 @@ class LocalServer:
         self.max_concurrent = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self.host = host
+        self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -87,7 +90,7 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -31,8 +31,8 @@ class AddressNotAllowed(Exception):
         self.host = host
         self.address = address
         self.kind = kind
-        named = address if host == address else f"{host} resolves to {address}"
-        super().__init__(f"address not allowed: {named}, {kind} "
+        named = f"{address} is" if host == address else f"{host} resolves to {address},"
+        super().__init__(f"address not allowed: {named} {kind} "
                          "(WATCHER_FETCH_ALLOW can allow it)")
 
 
@@ -59,20 +59,20 @@ def _embedded(ip: IPAddress) -> IPAddress:
 
 
 def refusal(ip: IPAddress) -> str | None:
-    """Why ``ip`` is not public ("a loopback address"), or None when it is."""
+    """Why ``ip`` is not public ("loopback"), or None when it is."""
     ip = _embedded(ip)
     if ip.is_loopback:
-        return "a loopback address"
+        return "loopback"
     if ip.is_link_local:
-        return "a link-local address (cloud metadata lives there)"
+        return "link-local (cloud metadata)"
     if ip.is_unspecified or (isinstance(ip, ipaddress.IPv4Address) and ip.packed[0] == 0):
-        return "an unspecified address"
+        return "unspecified"
     if ip.is_multicast:
-        return "a multicast address"
+        return "multicast"
     if ip.is_private:
-        return "a private address"
+        return "private"
     if not ip.is_global:
-        return "a reserved address"
+        return "reserved"
     return None
 
 

@@ -55,9 +55,6 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
                           ) -> httpcore2.AsyncNetworkStream:
-        if self.policy.allows_name(host):
-            return await self.inner.connect_tcp(host, port, timeout, local_address,
-                                                socket_options)
         last: Exception | None = None
         for address in await self._allowed_addresses(host, port, timeout):
             try:
@@ -72,7 +69,8 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
                                  timeout: float | None) -> list[str]:
         literal = ip_of(host)
         if literal is not None:
-            self.policy.check(host, literal)
+            if not self.policy.allows_name(host):
+                self.policy.check(host, literal)
             return [str(literal)]
         try:
             async with asyncio.timeout(timeout):
@@ -81,6 +79,8 @@ class GuardedBackend(httpcore2.AsyncNetworkBackend):
             raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from exc
         except OSError as exc:  # socket.gaierror: found by the client's error text
             raise httpcore2.ConnectError(f"host name not found: {host}") from exc
+        if self.policy.allows_name(host):
+            return addresses
         allowed: list[str] = []
         refused: AddressNotAllowed | None = None
         for address in addresses:
