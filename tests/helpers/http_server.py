@@ -7,9 +7,9 @@
         s.max_concurrent            # most requests in flight at once (all paths)
         s.requests                  # each request seen: method, path, headers, arrival time
 
-A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow or
-huge), or a list of those served in turn (the last one repeats), e.g. ``[Reply(503),
-Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
+A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow,
+trickle its body or be huge), or a list of those served in turn (the last one repeats),
+e.g. ``[Reply(503), Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
 ``Last-Modified`` header answer matching ``If-None-Match`` / ``If-Modified-Since`` with
 304. Unknown paths get 404. Routes match the path without its query, unless a route names
 the exact path and query (``"/page.php?id=7"``). Use it as a context manager or through
@@ -53,6 +53,7 @@ class Reply:
     delay_s: float = 0.0  # wait before the status line (a slow server)
     huge_bytes: int = 0  # instead of body: stream this many b"a" bytes, never held in memory
     send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
+    trickle_s: float = 0.0  # send the body a byte at a time, this long apart (slowloris)
 
 
 Route = Reply | tuple[int, dict[str, str], bytes] | list[Any]
@@ -203,6 +204,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        if reply.trickle_s:
+            for k in range(len(reply.body)):  # bounded by the body, and by stop()
+                self.wfile.write(reply.body[k:k + 1])
+                self.wfile.flush()
+                if owner._stop.wait(reply.trickle_s):
+                    return
+            return
         if not reply.huge_bytes:
             self.wfile.write(reply.body)
             return
