@@ -5,7 +5,8 @@
 
 The page server (bench/server.py: GIA-shaped pages of 30-60 KB, 45 KB on average, each
 with an ETag) runs in this process; each client runs in a child process of its own, which
-measures its own CPU time (``time.process_time``), so the server's work is never counted.
+measures its own CPU time (``time.process_time``), so the server's work is never counted,
+and its peak RSS (the interpreter, the client's modules, its buffers).
 In the child: a warm-up of 32 requests (imports, connections), then ``--requests`` full
 pages (200), then the same pages again with their ETags (304), ``--concurrency`` at a time
 through one client. Bodies are read in chunks, as watcher reads them under its size cap.
@@ -16,6 +17,8 @@ Runs alternate the clients' order. Clients:
     httpx-aiohttp   httpx.AsyncClient on the httpx-aiohttp transport (aiohttp underneath)
     httpx2          httpx2.AsyncClient on its own transport (httpcore2)
     httpx2-aiohttp  httpx2.AsyncClient on httpx-aiohttp's httpx2 transport
+    httpx2-watcher  httpx2.AsyncClient on watcher's own aiohttp transport (no address
+                    policy: loopback), the client watcher fetches with
     watcher         watcher.fetch.Fetcher (address policy, robots off, no per-host delay):
                     what a poll pays per request, the client plus watcher's own work
 
@@ -41,11 +44,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CLIENTS = ["aiohttp", "httpx", "httpx-aiohttp", "httpx2", "httpx2-aiohttp", "watcher"]
+CLIENTS = ["aiohttp", "httpx", "httpx-aiohttp", "httpx2", "httpx2-aiohttp",
+           "httpx2-watcher", "watcher"]
 PACKAGES = {"aiohttp": ["aiohttp"], "httpx": ["httpx", "httpcore"],
             "httpx-aiohttp": ["httpx", "httpx-aiohttp", "aiohttp"],
             "httpx2": ["httpx2", "httpcore2"],
-            "httpx2-aiohttp": ["httpx2", "httpx-aiohttp", "aiohttp"], "watcher": ["watcher"]}
+            "httpx2-aiohttp": ["httpx2", "httpx-aiohttp", "aiohttp"],
+            "httpx2-watcher": ["httpx2", "aiohttp", "watcher"], "watcher": ["watcher"]}
 CHUNK = 64 * 1024
 WARM_UP = 32
 
@@ -65,7 +70,16 @@ async def _measure(client: str, urls: list[str], concurrency: int) -> dict[str, 
         await _batch(get, urls, etags, concurrency, expect=304)
         cond_cpu, cond_wall = time.process_time() - started, time.perf_counter() - wall
     return {"full_cpu_s": full_cpu, "full_wall_s": full_wall,
-            "conditional_cpu_s": cond_cpu, "conditional_wall_s": cond_wall}
+            "conditional_cpu_s": cond_cpu, "conditional_wall_s": cond_wall,
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """This process's VmHWM: the interpreter, the client's modules and its buffers."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 async def _batch(get: Get, urls: list[str], etags: dict[str, str], concurrency: int,
@@ -104,15 +118,22 @@ class _open:
             import httpx2 as httpx
         else:
             import httpx  # type: ignore[no-redef]
-        transport = None
-        if name.endswith("-aiohttp"):
+        transport: Any = None
+        if name == "httpx2-watcher":
+            sys.path.insert(0, str(REPO))
+            import aiohttp
+
+            from watcher.fetch.connect import AiohttpTransport
+            transport = AiohttpTransport(aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0)))
+        elif name.endswith("-aiohttp"):
             import aiohttp
             if name.startswith("httpx2"):
                 from httpx_aiohttp.httpx2 import AiohttpTransport
             else:
                 from httpx_aiohttp import AiohttpTransport  # type: ignore[assignment]
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-            transport = AiohttpTransport(client=session)
+            transport = AiohttpTransport(client=session)  # type: ignore[call-arg]
         client = httpx.AsyncClient(
             transport=transport, timeout=30.0,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
@@ -179,8 +200,8 @@ def _versions(client: str) -> str | None:
     return ", ".join(found)
 
 
-def _span(values: list[float]) -> str:
-    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+def _span(values: list[float], form: str = "{:.2f}") -> str:
+    low, high = form.format(min(values)), form.format(max(values))
     return low if low == high else f"{low}-{high}"
 
 
@@ -244,11 +265,13 @@ def main() -> None:
           f"({args.runs} runs each)")
     print(f"{datetime.now(UTC):%Y-%m-%d}, {_cpu_model()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"{'client':16} {'304s: CPU s':>14} {'full pages: CPU s':>18}  versions")
+    print(f"{'client':16} {'304s: CPU s':>14} {'full pages: CPU s':>18} {'peak RSS MB':>12}"
+          "  versions")
     for client, versions in clients:
         cond = _span([r["conditional_cpu_s"] for r in rows[client]])
         full = _span([r["full_cpu_s"] for r in rows[client]])
-        print(f"{client:16} {cond:>14} {full:>18}  {versions}")
+        rss = _span([r["peak_rss_mb"] for r in rows[client]], "{:.0f}")
+        print(f"{client:16} {cond:>14} {full:>18} {rss:>12}  {versions}")
     if args.json:
         args.json.write_text(json.dumps({"clients": dict(clients), "runs": rows}, indent=2))
 

@@ -63,7 +63,7 @@ Route = Reply | tuple[int, dict[str, str], bytes] | list[Any]
 class Seen:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in Title-Case: "If-None-Match"
     at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
@@ -172,7 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
         # A route may name a query too ("/page.php?id=7"); that exact route wins.
         if "?" in self.path and self.path in owner.routes:
             path = self.path
-        owner._enter(Seen("GET", path, dict(self.headers.items())))
+        # Header names are case-insensitive; clients differ (httpx2 sends them lower-case).
+        owner._enter(Seen("GET", path, {k.title(): v for k, v in self.headers.items()}))
         try:
             self._answer(owner, path)
         except ConnectionError:

@@ -5,8 +5,9 @@ a stranger must not reach through it: the machine itself (127.0.0.1, ::1), the p
 network (10/8, 172.16/12, 192.168/16, fc00::/7), link-local addresses with the cloud
 metadata service (169.254.169.254, fe80::/10) and 0.0.0.0. Only addresses that are
 globally reachable (``ipaddress``'s ``is_global``) and not multicast are allowed, after
-DNS, for every connection (watcher.fetch.connect); an IPv6 address that carries an IPv4
-one (``::ffff:a.b.c.d``, NAT64, 6to4, Teredo) is judged by the IPv4 address it carries.
+DNS (``allowed_addresses``, which the connection pool asks for every new connection:
+watcher.fetch.connect); an IPv6 address that carries an IPv4 one (``::ffff:a.b.c.d``,
+NAT64, 6to4, Teredo) is judged by the IPv4 address it carries.
 
 ``AddressPolicy.parse("127.0.0.0/8,intranet.example")`` allows more: the networks (CIDR)
 by address, the host names by name whatever they resolve to. Tests and local deployments
@@ -15,13 +16,19 @@ set it through ``WATCHER_FETCH_ALLOW``.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+# A resolver: (host, port) -> the addresses it names, as strings. Tests give their own.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class AddressNotAllowed(Exception):
@@ -121,3 +128,48 @@ class AddressPolicy:
         ip = ip_of(host)
         if ip is not None and not self.allows_name(host):
             self.check(host, ip)
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The system resolver (getaddrinfo, in a worker thread), addresses in its order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses: list[str] = []
+    for *_, sockaddr in infos:
+        address = str(sockaddr[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+async def allowed_addresses(policy: AddressPolicy, host: str, port: int,
+                            resolver: Resolver = resolve) -> list[str]:
+    """The addresses ``host`` may be connected at, resolved once, so that the check and
+    the connection use the same address (a name cannot pass with a public address and
+    connect to 127.0.0.1). Raises AddressNotAllowed when it names only refused ones, and
+    socket.gaierror when it names none."""
+    literal = ip_of(host)
+    if literal is not None:
+        if not policy.allows_name(host):
+            policy.check(host, literal)
+        return [str(literal)]
+    try:
+        addresses = await resolver(host, port)
+    except OSError as exc:
+        raise socket.gaierror(socket.EAI_NONAME, f"host name not found: {host}") from exc
+    if not policy.allows_name(host):
+        refused: AddressNotAllowed | None = None
+        kept = []
+        for address in addresses:
+            ip = ip_of(address)
+            try:
+                if ip is not None:
+                    policy.check(host, ip)
+                    kept.append(address)
+            except AddressNotAllowed as exc:
+                refused = refused or exc
+        if not kept and refused is not None:
+            raise refused
+        addresses = kept
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, f"host name not found: {host}")
+    return addresses

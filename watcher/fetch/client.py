@@ -5,11 +5,12 @@
 "HTTP 503", "address not allowed: ..."), at most 300 characters, converted here from
 httpx2's exceptions, so callers never see httpx2.
 
-The client is httpx2, the maintained successor of httpx with the same API, on its own
-transport: of the options measured (bench/http_clients.py, README "Performance"), plain
-httpx 0.28/0.29 cost 1.7-2.3 s of CPU for 1,000 conditional GETs, httpx2 0.45-0.50 s,
-httpx or httpx2 on the httpx-aiohttp transport 0.23-0.39 s but ~12 MB more memory in
-every process (aiohttp beside httpx2), which the daemon's 100 MB budget has no room for.
+The client is httpx2 (the maintained successor of httpx, same API) sending through
+aiohttp (watcher.fetch.connect), the option measured best (bench/http_clients.py, README
+"Performance"): for 1,000 conditional GETs to one host, 16 at a time, httpx 0.28 and 0.29
+on their own transport spent 1.5-2.2 s of CPU, httpx2 on its own 0.45-0.72 s, httpx or
+httpx2 through aiohttp 0.26-0.42 s (aiohttp alone: 0.10-0.16 s); in the daemon's warm
+1,000-page cycle, httpx2 through aiohttp costs what aiohttp alone did.
 
 Redirects are followed here, one hop at a time, and each hop is a request like the
 first: its address is checked (watcher.fetch.address, at connect time through
@@ -30,8 +31,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import socket
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -42,8 +41,13 @@ from urllib.robotparser import RobotFileParser
 
 import httpx2
 
-from watcher.fetch.address import AddressNotAllowed, AddressPolicy
-from watcher.fetch.connect import Resolver, guarded_transport, proxy_transport, resolve
+from watcher.fetch.address import AddressNotAllowed, AddressPolicy, Resolver, resolve
+from watcher.fetch.connect import (
+    TRANSPORT_ERRORS,
+    direct_transport,
+    proxy_transport,
+    transport_failure,
+)
 from watcher.fetch.failures import one_line
 from watcher.models import FetchResult
 from watcher.service.settings import Settings
@@ -151,19 +155,14 @@ class Fetcher:
             ),
         )
 
-    # Politeness (per-host slots) bounds connections; a pool limit on top would make a
-    # request wait for a connection and time out as if the host were slow.
-    _LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=64)
-
     async def __aenter__(self) -> Fetcher:
         # HTTP(S)_PROXY and NO_PROXY, read once: the environment does not change under a
         # running process, and reading it per request cost a tenth of a warm cycle.
         self._proxies = getproxies()
-        self._client = self._new_client(
-            guarded_transport(self.policy.allow, self._LIMITS, self._resolver))
+        self._client = self._new_client(direct_transport(self.policy.allow, self._resolver))
         return self
 
-    def _new_client(self, transport: httpx2.AsyncHTTPTransport) -> httpx2.AsyncClient:
+    def _new_client(self, transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncClient:
         policy = self.policy
         return httpx2.AsyncClient(
             transport=transport,
@@ -188,7 +187,7 @@ class Fetcher:
         if not proxy or proxy_bypass(netloc.rpartition("@")[2]):
             return self._client
         if proxy not in self._proxied:
-            self._proxied[proxy] = self._new_client(proxy_transport(proxy, self._LIMITS))
+            self._proxied[proxy] = self._new_client(proxy_transport(proxy))
         return self._proxied[proxy]
 
     async def fetch(
@@ -279,7 +278,7 @@ class Fetcher:
             async with asyncio.timeout(policy.total_timeout_s):
                 async with client.stream("GET", url, headers=headers) as response:
                     return await _read(url, response, limit)
-        except httpx2.HTTPError as exc:  # before TimeoutError: httpx2's timeouts are not it
+        except (httpx2.HTTPError, *TRANSPORT_ERRORS) as exc:  # before TimeoutError
             raise _convert(exc, policy) from exc
         except AddressNotAllowed as exc:  # from the connection (watcher.fetch.connect)
             raise _Failure(str(exc), retry=False) from exc
@@ -359,48 +358,19 @@ async def _read(url: str, response: httpx2.Response, limit: int) -> FetchResult 
     )
 
 
-def _convert(exc: httpx2.HTTPError, policy: FetchPolicy) -> _Failure:
-    """httpx2's exception -> one line a person can act on, and whether to retry."""
-    cause = _root_cause(exc)
-    if isinstance(exc, httpx2.ConnectTimeout):
-        return _Failure(f"connect timed out after {policy.connect_timeout_s:g}s", retry=True)
-    if isinstance(exc, httpx2.TimeoutException):  # read, write: the server went silent
-        return _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=False)
-    if isinstance(exc, httpx2.ProxyError):
-        return _Failure(f"proxy failed: {exc}", retry=True)
-    if isinstance(exc, httpx2.ConnectError):
-        if isinstance(cause, socket.gaierror) or str(exc).startswith("host name not found"):
-            return _Failure("host name not found", retry=True)
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return _Failure(f"TLS certificate not trusted: {cause.verify_message or cause}",
-                            retry=False)
-        if isinstance(cause, ConnectionRefusedError):
-            return _Failure("connection refused", retry=True)
-        return _Failure(f"connection failed: {_text(cause)}", retry=True)
+def _convert(exc: Exception, policy: FetchPolicy) -> _Failure:
+    """httpx2's exception (or the transport's) -> one line a person can act on, and
+    whether to retry. The transport's own exception, underneath, says it most exactly."""
+    known = transport_failure(exc, policy.connect_timeout_s, policy.read_timeout_s)
+    if known is not None:
+        message, retry = known
+        return _Failure(message, retry=retry)
     if isinstance(exc, httpx2.DecodingError):  # a bad gzip stream
         return _Failure(f"undecodable response: {exc}", retry=True)
-    if isinstance(exc, httpx2.RemoteProtocolError):
-        text = str(exc)
-        if text.startswith(("Server disconnected", "peer closed")):  # a dropped keep-alive
-            return _Failure(f"connection failed: {text}", retry=True)
-        return _Failure(f"invalid response: {text}", retry=False)  # a malformed status line
-    if isinstance(exc, httpx2.NetworkError):  # resets, disconnects mid-body
-        return _Failure(f"connection failed: {_text(cause)}", retry=True)
     if isinstance(exc, httpx2.UnsupportedProtocol):
         return _Failure(f"invalid URL: {exc}", retry=False)
-    return _Failure(_text(exc), retry=False)
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The exception at the bottom of a chain (httpx2 -> httpcore2 -> OSError)."""
-    seen = {id(exc)}
-    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
-        seen.add(id(inner))
-        exc = inner
-    return exc
-
-
-def _text(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc).strip() or type(exc).__name__
+    if isinstance(exc, httpx2.TimeoutException):  # the server went silent
+        return _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=False)
+    if isinstance(exc, httpx2.NetworkError):
+        return _Failure(f"connection failed: {exc}", retry=True)
+    return _Failure(str(exc).strip() or type(exc).__name__, retry=False)
