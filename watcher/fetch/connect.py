@@ -47,7 +47,9 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         timeout = request.extensions.get("timeout", {})
         response = await self.session.request(
-            request.method, str(request.url), headers=request.headers.multi_items(),
+            request.method, str(request.url),
+            # As written (multi_items() would lower-case the names on the wire).
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
             allow_redirects=False, auto_decompress=False, proxy=self.proxy,
             timeout=aiohttp.ClientTimeout(total=None, connect=timeout.get("pool"),
                                           sock_connect=timeout.get("connect"),
