@@ -307,3 +307,53 @@ def test_a_proxy_in_the_environment_is_used(server: LocalServer,
     result = fetch("http://watcher-proxy-test.invalid/p")
     assert result.ok and result.content == PAGE
     assert server.hits["http://watcher-proxy-test.invalid/p"] == 1
+
+
+def test_an_untrusted_tls_certificate_is_one_line_not_retried(tmp_path: Any) -> None:
+    """A self-signed certificate (made with Debian's openssl) on a local TLS server: the
+    fetch fails with one line naming it, and is not retried (it would not change)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    handshakes: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        for _ in range(3):  # a retry would come back; at most three, then stop
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                return
+            with conn:
+                try:
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(4096)
+                        handshakes.append("ok")
+                except (ssl.SSLError, OSError):
+                    handshakes.append("refused by the client")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        result = fetch(f"https://127.0.0.1:{port}/", policy(retries=2))
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        listener.close()
+    assert result.error is not None and result.status is None
+    assert result.error.startswith("TLS certificate not trusted: "), result.error
+    assert "\n" not in result.error and len(result.error) <= 300
+    assert handshakes == ["refused by the client"]
