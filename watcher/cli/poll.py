@@ -42,7 +42,8 @@ def check(
     reports, dispatch = asyncio.run(work())
     failed = [r for r in reports if r.error]
     if json_output:
-        print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
+        print_json({"sources": [r.__dict__ | {"errors": r.errors.counts(), "error": r.error}
+                                for r in reports],
                     "sent": dispatch.sent, "failed": dispatch.failed})
     else:
         table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
