@@ -21,7 +21,9 @@ facts, changes and outbox rows commit together, and the source's poll bookkeepin
 polled, next due, failures, its own events) commits with the last chunk. The trade-off:
 a crash in the middle of a poll keeps the chunks stored before it (each whole, none
 half-written), so that poll's next run finds those pages unchanged and reads only the
-rest; a poll of fewer than ``CHUNK_SIZE`` items is still one transaction. ``fetch_source``
+rest (the list's own validators are kept by the last chunk alone, so that run reads the
+list again instead of a 304: watcher.fetch.poll); a poll of fewer than ``CHUNK_SIZE``
+items is still one transaction. ``fetch_source``
 and ``store_poll`` do the whole poll at once, for callers that want exactly that.
 """
 
@@ -93,8 +95,9 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
                            changes=report.changes, finished_at=utcnow())
     log.info("polled %s: %d requests, %d not modified, %d documents, %d changes, "
-             "%d alerts%s", source.name, report.requests, report.not_modified,
+             "%d alerts%s%s", source.name, report.requests, report.not_modified,
              report.documents, report.changes, report.alerts,
+             f", {report.left} items left for the next poll" if report.left else "",
              ", with errors" if report.errors else "")
     return report
 
@@ -197,9 +200,12 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
         # The list or feed request is always logged; a followed page that did not
         # change only counts on its page state (no log row per 304).
         head = fetched.list_results
-        fact_store.record_fetches(session, source_id, fetched.results[:head], now)
+        fact_store.record_fetches(session, source_id, fetched.results[:head], now,
+                                  remember=not fetched.defer_list_state)
         fact_store.record_fetches(session, source_id, fetched.results[head:], now,
                                   log_not_modified=False)
+        if fetched.list_state is not None:  # every listed item is followed now
+            fact_store.remember_validators(session, [fetched.list_state], now)
         _store_pages(rt, session, source, source_id, fetched.pages, extracted, report, now,
                      alert)
         if not final:
@@ -326,6 +332,8 @@ async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> F
             whole.results += chunk.results
             whole.pages += chunk.pages
             whole.unread += chunk.unread
+            whole.defer_list_state |= chunk.defer_list_state
+            whole.list_state = chunk.list_state  # the last chunk's say
     await asyncio.to_thread(_read_unread, source, whole, report)
     return whole
 
