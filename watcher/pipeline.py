@@ -50,6 +50,7 @@ from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_page
 from watcher.rules import Event, evaluate
 from watcher.service.cadence import next_due
+from watcher.service.failures import retry_delay
 from watcher.service.runtime import Runtime
 from watcher.store import facts as fact_store
 from watcher.store import sources as source_store
@@ -69,11 +70,17 @@ CHUNK_SIZE = 25
 async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
                       alert: bool = True, chunk_size: int | None = None) -> PollReport:
     """Poll one source end to end. Never raises for a source's own trouble: errors are
-    recorded on the source and returned in the report."""
+    recorded on the source and returned in the report. A poll that could not store what
+    it fetched says so in ``report.incomplete`` and when to try again in ``retry_at``."""
     report = PollReport(source=source.name)
     lease = timedelta(seconds=rt.settings.poll_lease_s)
     started = utcnow()
-    if not await asyncio.to_thread(_claim, rt, source, started, force, lease):
+    try:
+        claimed = await asyncio.to_thread(_claim, rt, source, started, force, lease)
+    except Exception as exc:  # the database refused even the claim: no lease to record on
+        await _failed(rt, source, report, exc, record=False)
+        return _polled(rt, source, report)
+    if not claimed:
         report.skipped = True
         rt.metrics.record_poll(source.name, skipped=True, error=False, changes=0,
                                finished_at=utcnow())
@@ -84,22 +91,49 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_release, rt, source.name))
         raise
-    except Exception as exc:  # a bug or a database outage: keep the daemon alive
-        log.exception("poll of %s failed", source.name)
-        report.errors.append(f"{exc.__class__.__name__}: {exc}")
-        await asyncio.to_thread(_record_failure, rt, source, report.error or "", utcnow())
+    except Exception as exc:  # a database outage or a bug: keep the daemon alive
+        await _failed(rt, source, report, exc)
     finally:
         keeper.cancel()
+    if report.incomplete is None:
+        rt.poll_failures.succeeded(source.name)
+    return _polled(rt, source, report)
+
+
+def _polled(rt: Runtime, source: SourceBase, report: PollReport) -> PollReport:
+    """Log and count a poll that ran (whatever its outcome)."""
     for error in report.errors:
         log.warning("%s: %s", source.name, error)
     rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
-                           changes=report.changes, finished_at=utcnow())
+                           changes=report.changes, finished_at=utcnow(),
+                           unstored=report.incomplete is not None)
     log.info("polled %s: %d requests, %d not modified, %d documents, %d changes, "
              "%d alerts%s%s", source.name, report.requests, report.not_modified,
              report.documents, report.changes, report.alerts,
              f", {report.left} items left for the next poll" if report.left else "",
              ", with errors" if report.errors else "")
     return report
+
+
+async def _failed(rt: Runtime, source: SourceBase, report: PollReport, exc: Exception, *,
+                  record: bool = True) -> None:
+    """A poll that could not store what it fetched is a failed poll: recorded on the
+    source when the database takes it (else at the source's next claim), and tried again
+    after a backoff (watcher.service.failures), not an interval later."""
+    now = utcnow()
+    if store.is_database_error(exc):
+        error = f"database error: {store.describe_error(exc, rt.engine.url)}"
+    else:  # a bug: the traceback is worth having
+        log.exception("poll of %s failed", source.name)
+        error = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:300]
+    report.incomplete = error
+    report.errors.append(error)
+    failure = rt.poll_failures.fail(source.name, error, now)
+    base = timedelta(seconds=rt.settings.poll_retry_s)
+    report.retry_at = now + retry_delay(failure.attempts, base, next_due(source, now) - now)
+    if not (record and await asyncio.to_thread(
+            _record_failure, rt, source, report.error or error, now, report.retry_at)):
+        rt.poll_failures.not_recorded(source.name)
 
 
 async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, alert: bool,
@@ -193,6 +227,18 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
     ``final`` one also records the poll on the source; its next due time counts from
     ``started`` (when the poll claimed its source), so a long poll does not push the
     source past its next scheduled run."""
+    counted = (report.documents, report.facts, report.changes, report.alerts)
+    try:
+        _store_poll(rt, source, fetched, extracted, report, now, alert, started, final)
+    except BaseException:
+        # Rolled back: the summary must not count what was never stored.
+        report.documents, report.facts, report.changes, report.alerts = counted
+        raise
+
+
+def _store_poll(rt: Runtime, source: SourceBase, fetched: Fetched,
+                extracted: list[list[Fact]], report: PollReport, now: datetime, alert: bool,
+                started: datetime | None, final: bool) -> None:
     with store.transaction(rt.engine) as session:
         store.serialize_writes(session)  # read, decide and write as one turn
         source_id = source_store.source_id(session, source.name)
@@ -291,8 +337,16 @@ def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool,
            lease: timedelta) -> bool:
     slack = min(source.every / 10, timedelta(minutes=1)) + (source.jitter or timedelta(0))
     with store.transaction(rt.engine) as session:
-        return source_store.claim(session, source.name, rt.owner, now, lease,
-                                  force=force, slack=slack)
+        claimed = source_store.claim(session, source.name, rt.owner, now, lease,
+                                     force=force, slack=slack)
+        # A failure the database refused to record before is recorded now.
+        pending = rt.poll_failures.unrecorded(source.name) if claimed else None
+        if pending is not None:
+            source_store.record_failures(session, source.name, pending.error, pending.at,
+                                         pending.unrecorded)
+    if pending is not None:
+        rt.poll_failures.recorded(source.name)
+    return claimed
 
 
 async def _keep_lease(rt: Runtime, name: str, lease: timedelta) -> None:
@@ -316,12 +370,17 @@ def _release(rt: Runtime, name: str) -> None:
         source_store.release(session, name, rt.owner)
 
 
-def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) -> None:
+def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime,
+                    retry_at: datetime) -> bool:
+    """Record a failed poll, due again at ``retry_at``; False if the database refused."""
     try:
         with store.transaction(rt.engine) as session:
-            source_store.finish_poll(session, source.name, now, next_due(source, now), error)
-    except Exception:
-        log.exception("could not record the failure of %s", source.name)
+            source_store.finish_poll(session, source.name, now, retry_at, error)
+    except Exception as exc:
+        log.error("could not record the failure of %s: %s", source.name,
+                  store.describe_error(exc, rt.engine.url))
+        return False
+    return True
 
 
 async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> Fetched:
@@ -341,6 +400,7 @@ async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> F
 async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
     """Send due deliveries; each is marked sent only after its target accepted it.
     Digests, storm folding, quiet hours and pacing: watcher.delivery.dispatch."""
-    report = await dispatch(rt, limit=limit)
+    report = await dispatch(rt, limit=limit,
+                            lease=timedelta(seconds=rt.settings.delivery_lease_s))
     rt.metrics.record_deliveries(sent=report.sent, failed=report.failed, dead=report.dead)
     return report

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from watcher import store
 from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, user_errors
 from watcher.store.timeutil import utcnow
 
@@ -19,7 +20,8 @@ def check(
     source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Poll sources now, store what changed, send alerts, and print a summary."""
+    """Poll sources now, store what changed, send alerts, and print a summary. Exits 1
+    when a poll could not be stored (the database refused): nothing of it is counted."""
     from watcher.pipeline import dispatch_outbox, poll_source
 
     runtime = guarded(load_runtime)
@@ -32,20 +34,40 @@ def check(
         async with runtime.network():
             reports = await asyncio.gather(
                 *(poll_source(runtime, runtime.sources[n], force=True) for n in names))
-            return list(reports), await dispatch_outbox(runtime, limit=1000)
+            try:
+                return list(reports), await dispatch_outbox(runtime, limit=1000)
+            except Exception as exc:  # the outbox is in the same database
+                if not store.is_database_error(exc):
+                    raise
+                return list(reports), store.describe_error(exc, runtime.engine.url)
 
     reports, dispatch = asyncio.run(work())
+    undelivered = dispatch if isinstance(dispatch, str) else None
+    sent, failed = (0, 0) if undelivered else (dispatch.sent, dispatch.failed)
     if json_output:
-        print_json({"sources": [r.__dict__ | {"error": r.error} for r in reports],
-                    "sent": dispatch.sent, "failed": dispatch.failed})
-        return
-    table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
-                  "error", title="poll summary")
-    for r in reports:
-        table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
-                      str(r.facts), str(r.changes), str(r.alerts), r.error or "")
-    out.print(table)
-    out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+        print_json({"sources": [_summary(r) for r in reports], "sent": sent,
+                    "failed": failed, "dispatch_error": undelivered})
+    else:
+        table = Table("source", "requests", "304", "documents", "facts", "changes",
+                      "alerts", "error", title="poll summary")
+        for r in reports:
+            table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
+                          str(r.facts), str(r.changes), str(r.alerts), r.error or "")
+        out.print(table)
+        out.print(f"deliveries sent: {sent}, failed: {failed}")
+    unstored = [r for r in reports if r.incomplete]
+    if unstored:
+        more = f" (and {len(unstored) - 1} more sources)" if len(unstored) > 1 else ""
+        raise fail(f"{unstored[0].source}: the poll could not be stored: "
+                   f"{unstored[0].incomplete}{more}", 1)
+    if undelivered:
+        raise fail(f"the outbox could not be sent: database error: {undelivered}", 1)
+
+
+def _summary(report: Any) -> dict[str, Any]:
+    """A poll's report for --json (``retry_at`` is the daemon's business)."""
+    summary: dict[str, Any] = {k: v for k, v in report.__dict__.items() if k != "retry_at"}
+    return summary | {"error": report.error}
 
 
 def _day_option(name: str, value: str | None) -> date | None:

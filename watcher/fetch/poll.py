@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from watcher import store
@@ -55,6 +56,10 @@ class PollReport:
     changes: int = 0
     alerts: int = 0
     errors: list[str] = field(default_factory=list)
+    # Why what was fetched could not all be stored (the database refused, or a bug), and
+    # when the poll is to be tried again: a failed poll, whatever else it did.
+    incomplete: str | None = None
+    retry_at: datetime | None = None
 
     @property
     def error(self) -> str | None:

@@ -72,7 +72,10 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     Settings whose ``database_url`` is opened here. ``token`` defaults to the settings'
     ``web_token``; empty means no token is asked for (loopback only, see ``serve``)."""
     if isinstance(engine_or_settings, Settings):
-        engine = store.make_engine(engine_or_settings.database_url)
+        settings = engine_or_settings
+        engine = store.make_engine(settings.database_url,
+                                   connect_timeout_s=settings.db_connect_timeout_s,
+                                   statement_timeout_s=settings.db_statement_timeout_s)
         token = engine_or_settings.web_token if token is None else token
     else:
         engine = engine_or_settings
