@@ -6,11 +6,13 @@ file loads, and every template is rendered once against a sample event of each k
 ``when``, so a typo or an unknown variable is a load error naming ``file:line:col`` --
 never a blank alert at 3 a.m.
 
-Matching (``watcher.rules.evaluate.matches``): every condition given must hold; ``any``/``all``/
-``not`` combine sub-matches. Regexes are searched case-insensitively (write ``(?-i:...)``
-to opt out) and work the same for English and Chinese text. ``amount`` and ``status`` test
-the fact's current values as far as the event knows them: a ``fact_changed`` Change holds
-only the changed fields, so the pipeline passes the observed ``Fact`` along for the rest.
+Matching (``watcher.rules.evaluate.matches``): every condition given must hold;
+``any``/``all``/``not`` combine sub-matches. Regexes run on RE2, in time linear in the
+text (no backreferences or lookaround: watcher.rules.regex), are searched
+case-insensitively (write ``(?-i:...)`` to opt out) and work the same for English and
+Chinese text. ``amount`` and ``status`` test the fact's current values as far as the
+event knows them: a ``fact_changed`` Change holds only the changed fields, so the
+pipeline passes the observed ``Fact`` along for the rest.
 
 Templates use Jinja2 with ``trim_blocks``/``lstrip_blocks``: a line holding only a block
 tag leaves no blank line, but a block tag that *ends* a line of text also eats that
@@ -19,7 +21,6 @@ newline -- write ``{% endif +%}`` there. Filters: ``hkd`` (amount in words), ``s
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -48,6 +49,7 @@ from watcher.rules.events import (
     EventType,
     template_context,
 )
+from watcher.rules.regex import Pattern
 from watcher.rules.render import format_hkd, format_status, parse_hkd
 
 Severity = Literal["info", "warning", "critical"]
@@ -95,12 +97,9 @@ def _listify(value: object) -> object:
 
 
 def _compile_regex(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    try:
-        return re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    # RE2, not re: a pattern runs on every page's text and must not backtrack for ever
+    # (watcher.rules.regex). ValueError names the pattern and the problem.
+    return Pattern(value) if isinstance(value, str) else value
 
 
 class Strict(_Base):
@@ -131,9 +130,11 @@ class Match(Strict):
     """Conditions on the event; all given must hold. Fact conditions never match a
     source event."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # Pattern (RE2)
+
     kind: tuple[FactKind, ...] = ()
-    name: re.Pattern[str] | None = None  # searched in the name, English or Chinese
-    evidence: re.Pattern[str] | None = None  # searched in the evidence sentence
+    name: Pattern | None = None  # searched in the name, English or Chinese
+    evidence: Pattern | None = None  # searched in the evidence sentence
     amount: AmountRange | None = None  # the fact's current amount
     status: tuple[Status, ...] = ()  # the fact's current status
     old_status: tuple[Status, ...] = ()  # fact_changed: status before
