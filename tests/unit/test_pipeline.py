@@ -93,7 +93,7 @@ def test_bad_responses_are_the_source_s_error_and_the_rest_goes_on(
     names = {entry.fact_key for entry in log}
     assert "industry-upgrading-matching-fund" in names
     assert "advanced-materials-research-centre" in names
-    # No target configured: the alerts went to the console, markup shown as text.
-    printed = capsys.readouterr().out
+    # No target configured: the alerts went to the console (stderr), markup shown as text.
+    printed = capsys.readouterr().err
     assert "Industry Upgrading Matching Fund" in printed
     assert "<script>" not in printed
