@@ -26,7 +26,6 @@ from types import SimpleNamespace
 from typing import Any, Literal
 
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
     ConfigDict,
     Field,
@@ -51,13 +50,15 @@ from watcher.rules.events import (
 )
 from watcher.rules.regex import Pattern
 from watcher.rules.render import format_hkd, format_status, parse_hkd
+from watcher.rules.sandbox import RuleEnvironment, render
 
 Severity = Literal["info", "warning", "critical"]
 ChangedField = Literal["amount_hkd", "status"]
 
-# The one place templates are compiled: sandboxed (rules are config, but config gets
-# copied from the internet), StrictUndefined so a typo raises instead of printing "".
-ENVIRONMENT = SandboxedEnvironment(
+# The one place templates are compiled: sandboxed and bounded (rules are config, but
+# config gets copied from the internet: watcher.rules.sandbox), StrictUndefined so a typo
+# raises instead of printing "".
+ENVIRONMENT = RuleEnvironment(
     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
 ENVIRONMENT.filters["hkd"] = format_hkd
@@ -212,6 +213,8 @@ def compile_template(text: str) -> Template:
         raise ValueError(
             f"template syntax error: {exc.message} (template line {exc.lineno})"
         ) from None
+    except RecursionError:  # thousands of nested brackets
+        raise ValueError("template nests too deeply") from None
     unknown = sorted(meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES)
     if unknown:
         raise ValueError(
@@ -235,8 +238,8 @@ def try_template(template: Template, rule: Any, events: tuple[str, ...]) -> None
             # Attributes differ from fact to fact; any name is plausible at load time.
             context["fact"]["attributes"] = _AnyAttributes(context["fact"]["attributes"])
         try:
-            template.render(**context)
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            render(template, context)
+        except (TemplateError, ArithmeticError, TypeError, ValueError, MemoryError) as exc:
             hint = ""
             if event_type not in FACT_EVENTS and "'None' has no attribute" in str(exc):
                 hint = " (fact is empty for source events: guard with {% if fact %})"
