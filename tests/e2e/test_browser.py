@@ -54,8 +54,14 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
         with serve_app(create_app(engine)) as base:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)  # bounded: a hang fails, never waits forever
+            refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+            page.on("console", lambda message: refused.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             page.goto(base + "/")
             assert page.locator("table.changes tbody tr").count() == len(ids)
+            # The policy lets the page's own style in: the header is its dark blue.
+            assert page.evaluate("getComputedStyle(document.querySelector('header'))"
+                                 ".backgroundColor") == "rgb(23, 50, 77)"
             if os.environ.get("WATCHER_SCREENSHOT"):
                 page.screenshot(path=os.environ["WATCHER_SCREENSHOT"], full_page=True)
 
@@ -74,6 +80,7 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
             shot = tmp_path / "change.png"
             page.screenshot(path=str(shot), full_page=True)
 
+            assert refused == [], refused
             page.click("a.source-link")
             page.wait_for_url(f"{site.base_url}/itf/en/news/mec-opening.html*")
             assert "commenced operation today" in page.locator("#evidence").inner_text()
