@@ -41,6 +41,26 @@ class ChangeType(StrEnum):
     REMOVED = "removed"  # a fact gone from a page that used to state it
 
 
+class AmountRole(StrEnum):
+    """What an amount says about a fund. Only ``size`` is the fund's amount (``Fact.amount_hkd``);
+    the rest travel beside it in ``Fact.amounts`` so that a cap, a grant or a project's cost
+    never passes for the size of the fund."""
+
+    SIZE = "size"  # the fund's or scheme's total: "a $10 billion fund", 預留100億元
+    ADDED = "added"  # money put into an existing fund: "inject $3 billion", 注資
+    CAP_PER_PROJECT = "cap_per_project"  # the most one project or company may get
+    GRANT = "grant"  # what one approved project or company receives, or the sum approved
+    PROJECT_COST = "project_cost"  # a project's whole cost or budget
+    THRESHOLD = "threshold"  # an eligibility minimum: "minimum project cost of $100 million"
+    PRIVATE_INVESTMENT = "private_investment"  # what companies put in
+    OTHER = "other"  # any other amount said of the fund
+
+
+# The roles that are a scheme's terms: a change of one is a "terms" change of the fund,
+# kept as an attribute named ``<role>_hkd`` (``cap_per_project_hkd``, ``threshold_hkd``).
+TERM_ROLES = (AmountRole.CAP_PER_PROJECT, AmountRole.THRESHOLD)
+
+
 class FactOrigin(StrEnum):
     BASELINE = "baseline"  # from db/baseline.yaml (the seed article)
     OBSERVED = "observed"  # read off a polled page
@@ -59,6 +79,31 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleAmount:
+    """One amount a page ties to a fact, with the role it plays there."""
+
+    role: AmountRole
+    hkd: int
+    text: str = ""  # as written: "around $200 million"
+    qualifier: str = ""  # about | over | up_to | at_least | under; "" when exact
+    previous_hkd: int | None = None  # the value a change replaced: "lowered from A to B" -> A
+    cue: str = ""  # the words that decided the role, for `watcher extract --explain`
+    # A past value with no present one beside it ("opened with an initial $200 million"):
+    # said, but never the fund's size or terms now.
+    earlier: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": str(self.role), "hkd": self.hkd, "text": self.text}
+        if self.qualifier:
+            out["qualifier"] = self.qualifier
+        if self.previous_hkd is not None:
+            out["previous_hkd"] = self.previous_hkd
+        if self.earlier:
+            out["earlier"] = True
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Fact:
     """A claim read from a document, already resolved to a canonical key.
 
@@ -70,11 +115,18 @@ class Fact:
     key: str
     name: str  # canonical English name
     evidence: str  # the sentence the fact rests on, as written on the page
-    amount_hkd: int | None = None
+    amount_hkd: int | None = None  # the fund's size, and nothing else (see AmountRole)
     status: Status | None = None
-    attributes: tuple[tuple[str, str], ...] = ()  # e.g. (("matching_ratio", "1:2"),)
+    # A scheme's terms, compared between pages: (("matching_ratio", "1:2"),
+    # ("cap_per_project_hkd", "15000000"), ("threshold_hkd", ...), ("government_share", ...))
+    attributes: tuple[tuple[str, str], ...] = ()
     cue: str = ""  # why the extractor fired, for `watcher extract --explain`
     language: str = "en"
+    # Every amount the page ties to the fact, the size included, each with its role.
+    amounts: tuple[RoleAmount, ...] = ()
+    # Named by a known name (the baseline or the gazetteer): the thing exists already, so
+    # the first page that tells something of it changes it rather than announcing it.
+    known: bool = False
 
     def attribute(self, name: str) -> str | None:
         return dict(self.attributes).get(name)

@@ -33,6 +33,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -48,6 +49,8 @@ from watcher.fetch import content_hash as _hash  # one hash for page states and 
 from watcher.fetch.poll import Fetched, Page, PollReport, fetch_chunks, host_turn
 from watcher.models import Alert, Document, Fact, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_page
+from watcher.read.cite import PAGE_BREAK, cite, locate
+from watcher.read.pdf import is_pdf, read_pdf
 from watcher.rules import Event, evaluate
 from watcher.service.cadence import next_due
 from watcher.service.failures import retry_delay
@@ -189,7 +192,7 @@ def _store_chunk(rt: Runtime, source: SourceBase, fetched: Fetched, report: Poll
 def _extract_and_store(rt: Runtime, source: SourceBase, fetched: Fetched, report: PollReport,
                        alert: bool, started: datetime, final: bool) -> None:
     _read_unread(source, fetched, report)
-    extracted = _extract_pages(rt, fetched.pages)
+    extracted = _extract_pages(rt, source, fetched.pages)
     store_poll(rt, source, fetched, extracted, report, utcnow(), alert, started, final=final)
 
 
@@ -210,14 +213,32 @@ def _read_unread(source: SourceBase, fetched: Fetched, report: PollReport) -> No
 
 def _read_followed(source: RssSource | HtmlSource, item: FeedItem,
                    result: FetchResult) -> Document:
+    if is_pdf(result.content, result.content_type):  # a paper, not a page
+        return read_pdf(result.content, url=result.url, source=source.name,
+                        fallback_title=item.title, published=item.published,
+                        language=source.language or item.language)
     ensure_readable(result.content, result.content_type, result.url)
     return read_page(result.content, result.content_type, url=result.url, source=source.name,
                      reader=source.follow, fallback_title=item.title,
                      published=item.published, language=source.language or item.language)
 
 
-def _extract_pages(rt: Runtime, pages: list[Page]) -> list[list[Fact]]:
-    return [extract(page.document, rt.gazetteer) for page in pages]
+def _extract_pages(rt: Runtime, source: SourceBase, pages: list[Page]) -> list[list[Fact]]:
+    return [extract_document(rt, source, page.document) for page in pages]
+
+
+def extract_document(rt: Runtime, source: SourceBase, document: Document) -> list[Fact]:
+    """The facts of one document, each evidence with its address in front when the
+    document can tell one: the page of a PDF, the numbered paragraph of a speech whose
+    reader says ``cite: paragraph`` (watcher.read.cite)."""
+    readers = [getattr(source, name, None) for name in ("follow", "page")]
+    paragraphs = any(r is not None and r.cite == "paragraph" for r in readers)
+    facts = extract(document, rt.gazetteer)
+    if PAGE_BREAK not in document.text and not paragraphs:
+        return facts
+    return [replace(f, evidence=cite(f.evidence, locate(document.text, f.evidence,
+                                                         paragraphs=paragraphs)))
+            for f in facts]
 
 
 def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: list[list[Fact]],

@@ -25,7 +25,9 @@ from watcher.config.sources import SourceBase
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 SITE_FILE = "site.yaml"
-TYPES = {".xml": "application/rss+xml", ".txt": "text/plain; charset=utf-8"}
+TYPES = {".xml": "application/rss+xml", ".txt": "text/plain; charset=utf-8",
+         ".pdf": "application/pdf"}
+NOT_SERVED = {SITE_FILE, "make_fixtures.py"}  # a site's notes and fixture builders
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Site:
         """Local path -> fixture file."""
         out: dict[str, Path] = {}
         for file in sorted(self.directory.rglob("*")):
-            if not file.is_file() or file.name == SITE_FILE:
+            if not file.is_file() or file.name in NOT_SERVED:
                 continue
             path = "/" + file.relative_to(self.directory).as_posix()
             out[path] = file

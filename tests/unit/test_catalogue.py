@@ -21,10 +21,9 @@ from tests.helpers.catalogue import Site, local_copy, sites
 from tests.helpers.http_server import LocalServer
 from watcher.config.loader import load_sources
 from watcher.config.sources import SourceBase
-from watcher.extract import extract
 from watcher.fetch.poll import PollReport
 from watcher.models import Document, Fact
-from watcher.pipeline import fetch_source, store_poll
+from watcher.pipeline import extract_document, fetch_source, store_poll
 from watcher.service.runtime import Runtime
 from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
@@ -74,7 +73,7 @@ def poll(runtime: Runtime, source: SourceBase) -> tuple[list[Document], list[Fac
             return await fetch_source(runtime, source, report)
 
     fetched = asyncio.run(fetch())
-    extracted = [extract(page.document, runtime.gazetteer) for page in fetched.pages]
+    extracted = [extract_document(runtime, source, page.document) for page in fetched.pages]
     store_poll(runtime, source, fetched, extracted, report, utcnow(), alert=False)
     return ([p.document for p in fetched.pages], [f for fs in extracted for f in fs], report)
 
@@ -85,6 +84,8 @@ def _matches(fact: Fact, wanted: dict[str, Any]) -> bool:
     if "amount_hkd" in wanted and fact.amount_hkd != wanted["amount_hkd"]:
         return False
     if "status" in wanted and (str(fact.status) if fact.status else None) != wanted["status"]:
+        return False
+    if "evidence" in wanted and fact.evidence != wanted["evidence"]:
         return False
     attributes = wanted.get("attributes") or {}
     have = dict(fact.attributes)

@@ -85,7 +85,7 @@ def test_shipped_sources_load() -> None:
     assert isinstance(nias, HtmlSource)
     assert (nias.items, nias.entries) == (None, None)
     assert nias.interval == timedelta(hours=6)
-    assert str(nias.url).endswith("/facilitating-technology/nias/index.html")
+    assert str(nias.url).endswith("/promoting-new-industrialisation/nias/index.html")
 
 
 def test_documented_example_loads_as_written(sources: Path) -> None:
@@ -289,7 +289,8 @@ def test_nested_unknown_key_inside_follow(sources: Path) -> None:
           titel: h1
         """)
     assert error_of(sources) == (
-        "sources/shop.yaml:5:3: follow: unknown key 'titel' (allowed: title, body, date, drop)"
+        "sources/shop.yaml:5:3: follow: unknown key 'titel' "
+        "(allowed: title, body, date, drop, cite)"
     )
 
 

@@ -20,14 +20,18 @@ from watcher.eval import (
     load_case,
     load_cases,
     score,
+    split_part,
     verdict,
 )
+from watcher.eval.labels import LabelAmount
 from watcher.extract import Gazetteer
 from watcher.extract.baseline import load_baseline
-from watcher.models import Fact, FactKind, Status
+from watcher.models import AmountRole, Fact, FactKind, RoleAmount, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "eval"
+HANDMADE_CORPUS = CORPUS / "handmade"
+REAL_CORPUS = CORPUS / "real"
 
 
 @pytest.fixture(scope="module")
@@ -40,43 +44,72 @@ def report(gazetteer: Gazetteer) -> Report:
     return evaluate(CORPUS, gazetteer)
 
 
-# --- the corpus and the thresholds -------------------------------------------------------
+# --- the corpus ---------------------------------------------------------------------------
 
-def test_corpus_covers_the_real_sources_in_both_languages() -> None:
-    cases = load_cases(CORPUS)
+def test_handmade_corpus_covers_the_real_sources_in_both_languages() -> None:
+    cases = load_cases(HANDMADE_CORPUS)
     assert len(cases) >= 40
     assert {c.shape for c in cases} == set(SHAPES)
     assert {c.language for c in cases} == {"en", "zh"}
     assert sum(c.language == "zh" for c in cases) >= 12
     assert sum(c.negative for c in cases) >= 10
-    kinds = {f.kind for c in cases for f in c.facts}
-    assert kinds == {FactKind.FUNDING, FactKind.FACILITY, FactKind.ORGANISATION}
-    assert sum(f.amount_hkd is not None for c in cases for f in c.facts) >= 20
+    assert {c.part for c in cases} == {"handmade"}
 
+
+def test_real_corpus_is_large_enough_in_both_parts_and_languages() -> None:
+    cases = load_cases(REAL_CORPUS)
+    assert len(cases) >= 60 and sum(c.negative for c in cases) >= 15
+    assert len({c.url for c in cases}) == len(cases), "one page per address"
+    for part in ("dev", "test"):
+        for language in ("en", "zh"):
+            assert sum(c.part == part and c.language == language for c in cases) >= 10
+    assert sum(c.part == "test" and c.negative for c in cases) >= 5
+    amounts = [a for c in cases for f in c.facts for a in f.amounts]
+    assert {a.role for a in amounts} >= {"added", "cap_per_project", "grant", "project_cost",
+                                          "threshold", "private_investment"}
+
+
+def test_the_split_is_fixed_by_the_address_and_keeps_twins_together() -> None:
+    cases = load_cases(REAL_CORPUS)
+    by_url = {c.url: c for c in cases}
+    for case in cases:
+        if case.twin in by_url:
+            assert by_url[case.twin].part == case.part
+        elif not case.twin:
+            assert case.part == split_part(case.url)
+    # the rule itself: two in five addresses are test, by SHA-256 of the address
+    parts = [split_part(f"https://example.org/{n}") for n in range(1000)]
+    assert 350 <= parts.count("test") <= 450
+    assert split_part("https://example.org/1") == split_part("https://example.org/1 ")
+
+
+def test_twins_take_the_part_of_their_smaller_address(tmp_path: Path) -> None:
+    a, b = "https://x.gov.hk/a.htm", "https://x.gov.hk/zh/a.htm"
+    for name, url, twin in (("en", a, b), ("zh", b, None)):
+        (tmp_path / f"{name}.txt").write_text("Headline\nBody.", encoding="utf-8")
+        (tmp_path / f"{name}.yaml").write_text(
+            f"url: {url}\nlanguage: en\n" + (f"twin: {twin}\n" if twin else ""),
+            encoding="utf-8")
+    cases = load_cases(tmp_path)
+    assert {c.part for c in cases} == {split_part(min(a, b))}
+
+
+# --- the floors -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", sorted(THRESHOLDS))
-def test_kind_meets_thresholds(report: Report, kind: str) -> None:
+def test_handmade_pages_meet_their_floors(report: Report, kind: str) -> None:
+    handmade = report.subset("handmade")
     precision, recall = THRESHOLDS[kind]
-    counts = report.kinds[kind]
-    mistakes = [m for p in report.pages for m in p.mistakes if kind in m]
+    counts = handmade.kinds[kind]
+    mistakes = [m for p in handmade.pages for m in p.mistakes if kind in m]
     assert counts.precision >= precision, mistakes
     assert counts.recall >= recall, mistakes
 
 
-def test_amounts_are_exact_to_the_dollar(report: Report) -> None:
-    assert report.wrong_amounts == 0
-    assert report.amounts.precision >= 0.95, report.amounts
-    assert report.amounts.recall >= 0.90, report.amounts
-
-
-def test_no_funding_fact_on_negative_pages(report: Report) -> None:
-    assert report.negative_pages >= 10
-    assert report.negative_funding == 0, [p.mistakes for p in report.pages if p.negative]
-
-
-def test_statuses_are_mostly_right(report: Report) -> None:
-    assert report.statuses.precision >= 0.90 and report.statuses.recall >= 0.85
-    assert verdict(report) == []
+def test_handmade_pages_have_no_funding_fact_on_a_negative_page(report: Report) -> None:
+    handmade = report.subset("handmade")
+    assert handmade.negative_pages >= 10
+    assert handmade.negative_funding == 0, [p.mistakes for p in handmade.pages if p.negative]
 
 
 # --- the scorer --------------------------------------------------------------------------
@@ -106,8 +139,10 @@ def test_scorer_counts_keys_amounts_and_statuses() -> None:
     assert result.kinds["facility"].precision == 1.0
     # amounts: 11 for nias is wrong (fp + fn), 7 is extra (fp), 5 for rfs missed (fn)
     assert (result.amounts.tp, result.amounts.fp, result.amounts.fn) == (0, 2, 2)
-    assert result.wrong_amounts == 1
+    assert result.wrong_amounts == 1 and result.sizes_given == 1
+    assert result.amounts_exact == 0.0
     assert (result.statuses.tp, result.statuses.fp, result.statuses.fn) == (1, 1, 0)
+    assert (result.status_right, result.status_judged) == (1, 2)
     assert "amount of nias: HK$11, labelled HK$10" in result.pages[0].mistakes
     assert result.worst(1)[0].case == "t/page"
 
@@ -122,6 +157,27 @@ def test_scorer_accepts_also_keys_and_counts_negatives() -> None:
     assert result.negative_funding == 1
     assert verdict(result) == ["funding precision 0.000 < 0.95",
                                "1 funding facts on negative pages"]
+
+
+def test_roles_are_scored_against_the_labels_roles() -> None:
+    gold = _case(LabelFact(kind=FactKind.FUNDING, key="nias", amount_hkd=10_000,
+                           amounts=(LabelAmount(role="cap_per_project", hkd=200),
+                                    LabelAmount(role="previous_cap", hkd=150))))
+    right = Fact(FactKind.FUNDING, "nias", "n", "e.", amount_hkd=10_000, cue="t", amounts=(
+        RoleAmount(AmountRole.SIZE, 10_000), RoleAmount(AmountRole.CAP_PER_PROJECT, 200,
+                                                        previous_hkd=150)))
+    assert score([(gold, [right])]).role_errors == 0
+    # the cap taken for the size, and the old cap for a grant: two role errors
+    wrong = Fact(FactKind.FUNDING, "nias", "n", "e.", amount_hkd=200, cue="t", amounts=(
+        RoleAmount(AmountRole.SIZE, 200), RoleAmount(AmountRole.GRANT, 150)))
+    result = score([(gold, [wrong])])
+    assert result.role_errors == 2 and result.wrong_amounts == 1
+    assert any("role of HK$200" in m and "labelled cap_per_project" in m
+               for m in result.pages[0].mistakes)
+    # an amount the label does not tie to the fact is no role error (only a wrong size)
+    unlabelled = Fact(FactKind.FUNDING, "nias", "n", "e.", cue="t",
+                      amounts=(RoleAmount(AmountRole.GRANT, 999),))
+    assert score([(gold, [unlabelled])]).role_errors == 0
 
 
 def test_a_kind_mismatch_is_a_miss_and_an_extra() -> None:
@@ -171,25 +227,34 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {"WATCHER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "WATCHER_NOTIFY": ""}
 
 
-def test_eval_command_prints_the_figures_and_json(tmp_path: Path) -> None:
+def test_eval_command_prints_each_part_and_json(tmp_path: Path) -> None:
     from watcher.cli import app
 
     runner = CliRunner()
-    table = runner.invoke(app, ["eval", str(CORPUS)], env=_env(tmp_path))
+    table = runner.invoke(app, ["eval", str(CORPUS), "--worst", "3"], env=_env(tmp_path))
     assert table.exit_code == 0, table.output
-    assert "labelled pages" in table.output and "amounts (HKD, exact)" in table.output
-    assert "below threshold" not in table.output
-    as_json = runner.invoke(app, ["eval", str(CORPUS), "--json"], env=_env(tmp_path))
-    data = json.loads(as_json.output)
-    assert data["pages"] >= 40 and data["misses"] == []
-    assert set(data["kinds"]) == {"funding", "facility", "organisation"}
-    assert data["kinds"]["funding"]["precision"] >= 0.95
+    for part in ("dev:", "test:", "handmade:"):
+        assert part in table.output
+    assert "dev: worst pages" in table.output and "test: worst pages" not in table.output
+    assert "amount-role errors" in table.output and "status accuracy" in table.output
+    as_json = json.loads(runner.invoke(app, ["eval", str(CORPUS), "--json"],
+                                       env=_env(tmp_path)).output)
+    assert set(as_json) == {"dev", "test", "handmade"}
+    assert set(as_json["test"]) == {"all", "en", "zh"}
+    handmade = as_json["handmade"]["all"]
+    assert handmade["pages"] >= 40 and handmade["kinds"]["funding"]["precision"] >= 0.95
+    assert {"amounts_exact", "role_errors", "status_accuracy"} <= set(handmade)
+    only = runner.invoke(app, ["eval", str(CORPUS), "--part", "test", "--worst", "1"],
+                         env=_env(tmp_path))
+    assert "test: worst pages" in only.output and "dev:" not in only.output
+    bad = runner.invoke(app, ["eval", str(CORPUS), "--part", "tset"], env=_env(tmp_path))
+    assert bad.exit_code == 2 and "parts: dev, test, handmade" in bad.output
 
 
 def test_eval_command_lists_the_worst_pages(tmp_path: Path) -> None:
     from watcher.cli import app
 
-    page = CORPUS / "gia" / "ai_subsidy_scheme_en.html"
+    page = HANDMADE_CORPUS / "gia" / "ai_subsidy_scheme_en.html"
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "p.html").write_bytes(page.read_bytes())
     (tmp_path / "corpus" / "p.yaml").write_text(  # an analyst who missed the amount
@@ -213,16 +278,20 @@ def test_eval_command_reports_bad_labels_in_one_line(tmp_path: Path) -> None:
 def test_extract_explain_shows_sentence_and_cue(tmp_path: Path) -> None:
     from watcher.cli import app
 
-    page = CORPUS / "gia" / "lcq_new_industrialisation_en.html"
+    page = HANDMADE_CORPUS / "gia" / "lcq_new_industrialisation_en.html"
     wide = _env(tmp_path) | {"COLUMNS": "500"}  # one line per cell line: no wrapping
     result = CliRunner().invoke(app, ["extract", "--explain", str(page)], env=wide)
     assert result.exit_code == 0, result.output
-    assert ("why: amount '$10 billion' + known name 'New Industrialisation Acceleration "
-            "Scheme'; cap '$200 million'; status cue 'launched'") in result.output
+    assert ("why: size '$10 billion' (launched ... with a funding of) + known "
+            "name 'New Industrialisation Acceleration Scheme'; cap_per_project '$200 million' "
+            "(capped at)") in result.output
+    assert "cap_per_project: $200 million because 'capped at'" in result.output
     assert "why: 'the Scheme' refers back to" not in result.output  # merged into the NIAS
     data = json.loads(CliRunner().invoke(app, ["extract", "--json", str(page)],
                                          env=_env(tmp_path)).output)
     nias = next(f for f in data if f["key"] == "new-industrialisation-acceleration-scheme")
-    assert nias["cue"].startswith("amount '$10 billion' + known name")
+    assert nias["cue"].startswith("size '$10 billion' (launched ... with a funding of)")
+    assert {"role": "size", "hkd": 10_000_000_000, "text": "$10 billion",
+            "cue": "launched ... with a funding of"} in nias["amounts"]
     assert "status cue 'launched'" in nias["cue"]
     assert nias["evidence"].startswith("(1) The Government launched the New Industrialisation")

@@ -38,6 +38,11 @@ def _check(fact: Fact, want: dict[str, Any]) -> None:
         assert (fact.status.value if fact.status else None) == want["status"], fact
     for name, value in want.get("attributes", {}).items():
         assert fact.attribute(name) == value, (name, fact)
+    for amount in want.get("amounts", []):  # each listed amount, with its role (and old value)
+        said = {(str(a.role), a.hkd): a for a in fact.amounts}
+        assert (amount["role"], amount["hkd"]) in said, (amount, fact.amounts)
+        if "previous_hkd" in amount:
+            assert said[(amount["role"], amount["hkd"])].previous_hkd == amount["previous_hkd"]
 
 
 def test_there_are_enough_cases() -> None:
@@ -83,7 +88,7 @@ def test_evidence_is_the_sentence_as_written(gazetteer: Gazetteer) -> None:
     nias = next(f for f in facts if f.key == "new-industrialisation-acceleration-scheme")
     assert nias.evidence.startswith("The Innovation, Technology and Industry Bureau today")
     assert nias.evidence.endswith("smart production lines in Hong Kong.")
-    assert nias.cue == ("amount 'HK$10 billion' + known name "
+    assert nias.cue == ("size 'HK$10 billion' (beside the fund's name) + known name "
                         "'New Industrialisation Acceleration Scheme'; status cue 'launched'")
 
 

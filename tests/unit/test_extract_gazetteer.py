@@ -93,8 +93,9 @@ def test_same_key_in_baseline_and_data_merges(gazetteer: Gazetteer) -> None:
     nias = gazetteer.get("new-industrialisation-acceleration-scheme")
     assert nias is not None
     assert nias.amount_hkd == 10_000_000_000  # from the baseline
-    assert gazetteer.by_amount(FactKind.FUNDING, 10_000_000_000) == nias
-    assert gazetteer.by_amount(FactKind.FUNDING, 1) is None
+    assert gazetteer.by_amount(FactKind.FUNDING, 10_000_000_000, "for production lines") == nias
+    assert gazetteer.by_amount(FactKind.FUNDING, 10_000_000_000, "for life sciences") is None
+    assert gazetteer.by_amount(FactKind.FUNDING, 1, "for production lines") is None
 
 
 def test_packaged_entities_are_valid_and_distinct() -> None:

@@ -231,3 +231,19 @@ def test_tidy_and_language_are_the_plain_forms() -> None:
     for raw in texts:
         assert text_module._tidy(raw) == plain_tidy(raw), repr(raw)
         assert detect_language(raw) == plain_language(raw), repr(raw)
+
+
+def test_items_selector_matching_nothing_is_a_read_error() -> None:
+    with pytest.raises(ReadError, match=r"items selector 'ul.list a' matched nothing$"):
+        read_links(b"<ul class='cards'><a href='/x'>x</a></ul>", "text/html",
+                   base_url="http://x/", selector="ul.list a")
+    # Elements found, but none leads anywhere: the same failure, said precisely.
+    with pytest.raises(ReadError, match=r"matched 1 elements but no http\(s\) links"):
+        read_links(b"<ul class='list'><li>no link</li></ul>", "text/html",
+                   base_url="http://x/", selector="ul.list li")
+
+
+def test_entries_selector_matching_nothing_is_a_read_error() -> None:
+    with pytest.raises(ReadError, match=r"entries selector 'table tr' matched nothing"):
+        read_entries(b"<div>redesigned</div>", "text/html", url="http://x/", source="s",
+                     entries=Entries(select="table tr"), language="en")

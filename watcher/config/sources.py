@@ -30,6 +30,10 @@ class Reader(Strict):
     body: str | None = None  # default: <body>
     date: str | None = None  # default: the feed item's date, or none
     drop: tuple[str, ...] = ()  # removed before reading, e.g. the "Ends/..." footer
+    # "paragraph": the text's paragraphs are numbered ("47. ..."), as a speech's are, and
+    # each fact's evidence is cited with its paragraph ("[¶47] ..."). A PDF's page is
+    # cited whatever this says.
+    cite: Literal["paragraph"] | None = None
 
 
 class Entries(Strict):

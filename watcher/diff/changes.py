@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from watcher.models import Change, ChangeType, Fact, KnownFact, Status
+from watcher.models import Change, ChangeType, Fact, FactOrigin, KnownFact, Status
 
 # How far along a fund or facility is. A status only "changes" when it moves forward:
 # an older page that still says "planned" about an opened centre is history, not news.
@@ -111,6 +111,10 @@ def diff(
             if not after_here:
                 continue  # the page says what it said before
         known = current.get(fact.key)
+        if known is None and fact.known:
+            # a fund the gazetteer knows, never seen on a page before: what the page tells
+            # of it changes it from knowing nothing ("will inject $3 billion into the ITF")
+            known = KnownFact(fact.key, fact.kind, fact.name, FactOrigin.OBSERVED)
         if known is None:
             if not _has_substance(fact):
                 continue  # "HKSTP said..." names a body; it announces nothing about it

@@ -35,6 +35,10 @@ class BaselineEntry(_Strict):
     name: str = Field(min_length=1)
     aliases: tuple[str, ...] = ()
     amount_hkd: int | None = Field(default=None, ge=0)
+    # Words one of which a sentence must hold for an unnamed fund of this amount to be this
+    # fund ("a fund of HK$10 billion ... production facilities" is the NIAS; "預留100億元"
+    # for life and health research is not).
+    topics: tuple[str, ...] = ()
     status: Status | None = None
     value: float | None = None  # figures only, e.g. 27 (percent)
     unit: str | None = None  # figures only: "percent", "count"...

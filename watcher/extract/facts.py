@@ -34,14 +34,27 @@ from watcher.extract.amounts import Amount, find_amounts
 from watcher.extract.gazetteer import Gazetteer
 from watcher.extract.names import Name, find_names
 from watcher.extract.ownership import framed, status_cue
-from watcher.extract.roles import Role, amount_role
+from watcher.extract.roles import RoleReading, amount_role
 from watcher.extract.scan import fold
+from watcher.extract.script import to_traditional
 from watcher.extract.sentences import Sentence, split_sentences
 from watcher.extract.shapes import sounds_like_innovation
 from watcher.extract.status import StatusCue, find_status_cues
-from watcher.models import Document, Fact, FactKind, Status
+from watcher.models import (
+    TERM_ROLES,
+    AmountRole,
+    Document,
+    Fact,
+    FactKind,
+    RoleAmount,
+    Status,
+)
 
 _GENERIC_FUND = re.compile(r"\b(?:fund|funds|funding)\b|基金|資金")
+_EARMARK_WORDS = re.compile(r"\b(?:earmark\w*|set(?:s|ting)?\s+aside|reserv(?:e|ed|es|ing))\b"
+                            r"|預留|撥出", re.IGNORECASE)
+_BUILDING = re.compile(r"\b(?:build|building|construct\w*|develop(?:ing)?\s+the)\b|興建|建造|"
+                       r"建設|擴建|發展.{0,8}(?:園|城|中心)", re.IGNORECASE)
 _GENERIC_FUND_CUES = frozenset({Status.EARMARKED, Status.PLANNED, Status.LAUNCHED})
 _NEW_THING_CUES = frozenset({Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_CONSTRUCTION,
                              Status.OPENED, Status.ESTABLISHED, Status.LAUNCHED})
@@ -68,19 +81,45 @@ def _bucket(starts: list[int], items: list[tuple[int, object]]) -> dict[int, lis
 
 
 def extract(document: Document, gazetteer: Gazetteer) -> list[Fact]:
-    """The facts of ``document``, one per key, in order of first mention."""
-    found: list[tuple[Fact, bool]] = []
-    for text in (document.title, document.text):
-        if text and text.strip():
-            found.extend(_extract_text(text, gazetteer, document.language))
+    """The facts of ``document``, one per key, in order of first mention.
+
+    The headline and the body are read as one text (the headline its own paragraph), so
+    that "the Pilot Scheme" in the body resolves to the full name the headline gave."""
+    parts = [part for part in (document.title, document.text) if part and part.strip()]
+    written = "\n\n".join(parts)
+    text = to_traditional(written)  # a Simplified page is read in Traditional characters
+    found = _extract_text(text, gazetteer, document.language) if parts else []
+    if text is not written:  # the evidence as the page wrote it: same offsets, same length
+        found = [(replace(fact, evidence=_as_written(fact.evidence, text, written)), supporting)
+                 for fact, supporting in found]
     stated = {fact.key for fact, supporting in found if not supporting}
     return merge_facts([fact for fact, supporting in found
                         if not supporting or fact.key in stated])
 
 
+def _as_written(evidence: str, text: str, written: str) -> str:
+    at = text.find(evidence)
+    return written[at:at + len(evidence)] if at >= 0 else evidence
+
+
+# A Policy Address or a Budget speech (or a release reporting one) proposes: "the launch of
+# an I&T Accelerator Pilot Scheme" there is a plan, not a scheme open for applications.
+_PLAN_DOCUMENT = re.compile(r"\bPolicy\s+Address\b|\bBudget\s+(?:Speech|speech)\b|"
+                            r"\b[Tt]he\s+(?:\d{4}(?:-\d{2,4})?\s+)?Budget\b|施政報告|財政預算案|預算案")
+_NOMINAL_LAUNCH = re.compile(r"^(?:the\s+|its\s+)?launch(?:\s+of)?$|^launching$", re.IGNORECASE)
+
+
+def _as_planned(cue: StatusCue) -> StatusCue:
+    """A cue read in a plan: a launch named as a noun is a launch to come."""
+    if cue.status is Status.LAUNCHED and _NOMINAL_LAUNCH.match(cue.cue):
+        return StatusCue(Status.PLANNED, cue.cue, cue.start, cue.end)
+    return cue
+
+
 def _extract_text(text: str, gazetteer: Gazetteer, language: str
                   ) -> list[tuple[Fact, bool]]:
     """(fact, supporting) pairs: a supporting fact only adds to a fact stated elsewhere."""
+    plan = _PLAN_DOCUMENT.search(text, 0, 600) is not None
     split: list[Sentence] = []
 
     def sentences() -> list[Sentence]:
@@ -103,14 +142,17 @@ def _extract_text(text: str, gazetteer: Gazetteer, language: str
     for index, sentence in enumerate(sentences()):
         found = by_names.get(index, [])
         amounts = by_amounts.get(index, [])
-        if not found and not (amounts and _GENERIC_FUND.search(sentence.text)):
-            continue  # no name, and no "fund" for an unnamed fund: the sentence says nothing
+        if not found and not (amounts and (_GENERIC_FUND.search(sentence.text)
+                                           or _EARMARK_WORDS.search(sentence.text))):
+            continue  # no name, and no fund or money set aside: the sentence says nothing
         # Cues only matter where there is a name or an amount: look for them only there.
         cues = [StatusCue(c.status, c.cue, c.start + sentence.start, c.end + sentence.start)
                 for c in find_status_cues(_mask(text, names, name_starts, reach, sentence))]
+        if plan:
+            cues = [_as_planned(c) for c in cues]
         facts.extend(_sentence_facts(
             text, sentence, [n for n in found if isinstance(n, Name)],
-            [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language))
+            [a for a in amounts if isinstance(a, Amount)], cues, gazetteer, language, plan))
     return facts
 
 
@@ -154,15 +196,20 @@ def _distance(name: Name, amount: Amount) -> int:
 
 
 def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: list[Amount],
-                    cues: list[StatusCue], gazetteer: Gazetteer, language: str
+                    cues: list[StatusCue], gazetteer: Gazetteer, language: str, plan: bool
                     ) -> list[tuple[Fact, bool]]:
     names = [replace(n, amounts=[]) for n in names]  # amounts are dealt out per sentence
-    hkd = [(a, amount_role(text, a, sentence.start, sentence.end)) for a in amounts
-           if a.hkd is not None]
-    fund_amounts = [(a, r) for a, r in hkd if r is not Role.OTHER]
     funding = [n for n in names if n.kind is FactKind.FUNDING]
-    if not funding and fund_amounts and _GENERIC_FUND.search(sentence.text):
-        generic = _generic_fund(sentence, fund_amounts, cues, gazetteer)
+    spans = [(n.start, n.end) for n in funding]
+    hkd_amounts = [a for a in amounts if a.hkd is not None]
+    fund_amounts = [(a, r) for a, r in ((a, amount_role(text, a, sentence.start, sentence.end,
+                                                        hkd_amounts, spans))
+                                        for a in hkd_amounts)
+                    if r.role is not AmountRole.OTHER]
+    if not funding and fund_amounts and (_GENERIC_FUND.search(sentence.text)
+                                         or _EARMARK_WORDS.search(sentence.text)):
+        generic = _generic_fund(sentence, fund_amounts, cues, gazetteer,
+                                any(n.kind is FactKind.FACILITY for n in names))
         if generic is not None:
             funding.append(generic)
             names.append(generic)
@@ -177,28 +224,40 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
             min(takers, key=lambda n: _distance(n, amount)).amounts.append((amount, role))
     facts = []
     for name in names:
+        if not name.watched:
+            continue  # a government account or welfare fund: it took its amounts, no more
         cue = None if id(name) in framed_ids else status_cue(text, name, names, cues,
                                                                framed_ids)
         if name.kind is FactKind.FUNDING:
-            fact = _funding_fact(text, sentence, name, cue, cues, funding, language)
+            fact = _funding_fact(text, sentence, name, cue, cues, funding, language, plan)
         else:
             fact = _thing_fact(sentence, name, cue, language)
         if fact is not None:
-            facts.append((fact, name.supporting and not name.amounts))
+            # A back-reference states a new thing only with the thing's own money beside
+            # it ("the Fund's size has grown to $2 billion"), not a works cost.
+            facts.append((fact, name.supporting and not any(
+                r.role in _A_FUNDS_OWN_MONEY for _, r in name.amounts)))
     return facts
 
 
-def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, Role]],
-                  cues: list[StatusCue], gazetteer: Gazetteer) -> Name | None:
+def _generic_fund(sentence: Sentence, fund_amounts: Sequence[tuple[Amount, RoleReading]],
+                  cues: list[StatusCue], gazetteer: Gazetteer, facilities_named: bool
+                  ) -> Name | None:
     """"A fund of HK$10 billion has been earmarked": an unnamed fund, known by amount."""
-    totals = [a for a, r in fund_amounts if r is Role.TOTAL]
+    totals = [a for a, r in fund_amounts if r.role is AmountRole.SIZE and not r.previous]
     if not totals or not any(c.status in _GENERIC_FUND_CUES for c in cues):
         return None
     amount = totals[0]
     assert amount.hkd is not None
-    known = gazetteer.by_amount(FactKind.FUNDING, amount.hkd)
+    known = gazetteer.by_amount(FactKind.FUNDING, amount.hkd, sentence.text)
     match = _GENERIC_FUND.search(sentence.text)
-    assert match is not None
+    if match is None:
+        # "預留100億元推動生命健康科技的研發": money set aside for an I&T purpose with no
+        # fund named is a fund all the same; money to build a park or a centre is not.
+        match = _EARMARK_WORDS.search(sentence.text)
+        if match is None or _BUILDING.search(sentence.text) or not sounds_like_innovation(
+                sentence.text) or facilities_named:
+            return None  # money for a park, a centre or a cluster is not a fund
     word = match.group()
     start = sentence.start + match.start()
     via = f"scheme word '{word}'"
@@ -213,37 +272,82 @@ def _why(name: Name) -> str:
     return name.via or f"{'known name' if name.known else 'name shape'} '{name.text}'"
 
 
+# A status cue that makes a new name a fact even with no money beside it: "launch the
+# Factory Line Renewal Support Pilot Scheme", "will set up the X Fund".
+_ANNOUNCING = frozenset({Status.LAUNCHED, Status.PLANNED, Status.EARMARKED, Status.ESTABLISHED})
+_TO_COME = re.compile(r"\b(?:will|shall|to\s+(?:inject|allocate|provide|earmark)|propos\w*|plans?"
+                      r"\s+to)\b|將|會|建議|擬|計劃(?=[注撥增])", re.IGNORECASE)
+_A_FUNDS_OWN_MONEY = frozenset({AmountRole.SIZE, AmountRole.ADDED, AmountRole.CAP_PER_PROJECT,
+                                AmountRole.GRANT, AmountRole.THRESHOLD})
+
+
+def role_amounts(readings: Sequence[tuple[Amount, RoleReading]]) -> tuple[RoleAmount, ...]:
+    """The amounts a name took, each once, a change's old value folded into its new one
+    ("lowered from HK$200 million to HK$100 million" is one threshold, 100 million, that
+    was 200 million)."""
+    out: list[RoleAmount] = []
+    pending: dict[AmountRole, Amount] = {}
+    for amount, reading in sorted(readings, key=lambda pair: pair[0].start):
+        assert amount.hkd is not None
+        if reading.previous:
+            pending[reading.role] = amount
+            continue
+        old = pending.pop(reading.role, None)
+        out.append(RoleAmount(reading.role, amount.hkd, amount.text, amount.qualifier,
+                              old.hkd if old is not None else None, reading.cue))
+    for role, amount in pending.items():  # "from $A" with no "to" kept: still said
+        assert amount.hkd is not None
+        # a fund's first size with none after it ("with an initial $50 million earmarked")
+        # is its size until a page says another; any other old value is history
+        alone = role is AmountRole.SIZE and not any(o.role is role for o in out)
+        out.append(RoleAmount(role, amount.hkd, amount.text, amount.qualifier, None,
+                              "its first size" if alone else "an earlier value",
+                              earlier=not alone))
+    seen: set[tuple[AmountRole, int]] = set()
+    unique = []
+    for item in out:
+        if (item.role, item.hkd) not in seen:
+            seen.add((item.role, item.hkd))
+            unique.append(item)
+    return tuple(unique)
+
+
 def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | None,
-                  cues: list[StatusCue], funding: list[Name], language: str) -> Fact | None:
-    total = next((a for a, r in name.amounts if r is Role.TOTAL), None)
-    cap = next((a for a, r in name.amounts if r is Role.CAP), None)
-    previous = next((a for a, r in name.amounts if r is Role.PREVIOUS), None)
-    added = next((a for a, r in name.amounts if r is Role.ADDED), None)
-    if not name.known and not name.amounts and not name.supporting:
-        return None  # a new "... Scheme" only counts with its money beside it
-    if not name.known and not name.supporting and not (sounds_like_innovation(name.name)
+                  cues: list[StatusCue], funding: list[Name], language: str, plan: bool
+                  ) -> Fact | None:
+    amounts = role_amounts(name.amounts)
+    size = next((a for a in amounts if a.role is AmountRole.SIZE and not a.earlier), None)
+    announced = cue is not None and cue.status in _ANNOUNCING
+    if not name.known and not name.supporting and not announced and not any(
+            a.role in _A_FUNDS_OWN_MONEY for a in amounts):
+        # a new "... Scheme" counts with its own money beside it (a works programme's cost
+        # is no scheme's money), or when it is announced
+        return None
+    if not name.known and not (sounds_like_innovation(name.name)
                                or sounds_like_innovation(sentence.text)):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
         # but no I&T or industry in the name or the sentence, so no scheme to watch.
         return None
-    if total is not None:  # money set aside for the fund: its status, whatever else is near
+    size_amount = next((a for a, r in name.amounts
+                        if r.role is AmountRole.SIZE and not r.previous), None)
+    if size_amount is not None:  # money set aside for the fund: its status
         earmark = next((c for c in cues if c.status is Status.EARMARKED
-                        and _EARMARK_BEFORE.search(text, max(0, total.start - 16), total.start)),
-                       None)
+                        and _EARMARK_BEFORE.search(text, max(0, size_amount.start - 16),
+                                                   size_amount.start)), None)
         if earmark is not None and (cue is None or cue.status in (
-                Status.PLANNED, Status.ESTABLISHED) or total.end <= cue.start < name.start):
+                Status.PLANNED, Status.ESTABLISHED) or size_amount.end <= cue.start < name.start):
             # "預留100億元成立…基金", "預留2億元，推出「…計劃」": the setting up or the launch
             # between the money and the name is the purpose the money is set aside for
             cue = earmark
     attributes: list[tuple[str, str]] = []
-    if cap is not None:
-        attributes.append(("cap_per_project_hkd", str(cap.hkd)))
-    if previous is not None:
-        which = "previous_cap_per_project_hkd" if cap is not None else "previous_amount_hkd"
-        attributes.append((which, str(previous.hkd)))
-    if added is not None:
-        attributes.append(("added_hkd", str(added.hkd)))
-    nearest_funding = len(funding) == 1 or name is min(
+    for role_amount in amounts:
+        if role_amount.role in TERM_ROLES and not role_amount.earlier:
+            attributes.append((f"{role_amount.role}_hkd", str(role_amount.hkd)))
+        elif role_amount.role is AmountRole.ADDED and (plan or _TO_COME.search(sentence.text)):
+            # money to be put in is news ("will inject $3 billion into the ITF"); an
+            # injection told as history ("injected $5 billion in 2015") is not
+            attributes.append(("added_hkd", str(role_amount.hkd)))
+    nearest_funding = len(funding) <= 1 or name is min(
         funding, key=lambda n: abs(n.start - sentence.start))
     if nearest_funding:  # ratios and shares belong to the sentence's main scheme
         ratio = _RATIO.search(sentence.text) if ":" in sentence.text else None
@@ -253,19 +357,27 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         if fraction and _FRACTION_CONTEXT.search(sentence.text):
             attributes.append(("government_share", _FRACTIONS[fraction.group().lower()]))
     why = [_why(name)]
-    if total is not None:
-        why.insert(0, f"amount '{total.text}'")
-    for label, amount in (("cap", cap), ("previous amount", previous), ("added", added)):
-        if amount is not None:
-            why.append(f"{label} '{amount.text}'")
+    if size is not None:
+        why.insert(0, f"size '{size.text}' ({size.cue})")
+    for role_amount in amounts:
+        if role_amount is not size:
+            why.append(f"{role_amount.role} '{role_amount.text}' ({role_amount.cue})")
     if cue is not None:
         why.append(f"status cue '{cue.cue}'")
     return Fact(
         kind=FactKind.FUNDING, key=name.key, name=name.name, evidence=sentence.text,
-        amount_hkd=total.hkd if total is not None else None,
+        amount_hkd=size.hkd if size is not None else None,
         status=cue.status if cue is not None else None,
-        attributes=tuple(attributes), cue=" + ".join(why[:2]) + "".join(
-            f"; {w}" for w in why[2:]), language=language)
+        attributes=_unique(attributes), cue=" + ".join(why[:2]) + "".join(
+            f"; {w}" for w in why[2:]), language=language, amounts=amounts, known=name.known)
+
+
+def _unique(attributes: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The first value of each attribute."""
+    out: dict[str, str] = {}
+    for name, value in attributes:
+        out.setdefault(name, value)
+    return tuple(out.items())
 
 
 def _fraction(text: str) -> re.Match[str] | None:
@@ -286,7 +398,8 @@ def _thing_fact(sentence: Sentence, name: Name, cue: StatusCue | None,
     if cue is not None:
         why += f"; status cue '{cue.cue}'"
     return Fact(kind=name.kind, key=name.key, name=name.name, evidence=sentence.text,
-                status=cue.status if cue is not None else None, cue=why, language=language)
+                status=cue.status if cue is not None else None, cue=why, language=language,
+                known=name.known)
 
 
 # How far along a thing is, for choosing among a page's mentions: a later event beats an
@@ -297,9 +410,9 @@ _PROGRESS = {status: rank for rank, status in enumerate(
      Status.UNDER_CONSTRUCTION, Status.ESTABLISHED, Status.OPENED, Status.CLOSED], start=1)}
 
 
-def _score(fact: Fact) -> tuple[int, int, int]:
+def _score(fact: Fact) -> tuple[int, int, int, int]:
     progress = _PROGRESS[fact.status] if fact.status is not None else 0
-    return (fact.amount_hkd is not None, progress, len(fact.attributes))
+    return (fact.amount_hkd is not None, progress, len(fact.attributes), len(fact.amounts))
 
 
 def merge_facts(facts: list[Fact]) -> list[Fact]:
@@ -310,7 +423,10 @@ def merge_facts(facts: list[Fact]) -> list[Fact]:
     best: dict[str, Fact] = {}
     furthest: dict[str, Fact] = {}
     attributes: dict[str, dict[str, str]] = defaultdict(dict)
+    amounts: dict[str, dict[tuple[AmountRole, int], RoleAmount]] = defaultdict(dict)
     for fact in facts:
+        for role_amount in fact.amounts:  # every amount any mention tied to the key
+            amounts[fact.key].setdefault((role_amount.role, role_amount.hkd), role_amount)
         current = best.get(fact.key)
         if current is None or _score(fact) > _score(current):
             best[fact.key] = fact
@@ -322,7 +438,8 @@ def merge_facts(facts: list[Fact]) -> list[Fact]:
     merged = []
     for key, fact in best.items():
         terms = {**attributes[key], **dict(fact.attributes)}
-        fact = replace(fact, attributes=tuple(sorted(terms.items())))
+        fact = replace(fact, attributes=tuple(sorted(terms.items())),
+                       amounts=tuple(amounts[key].values()))
         other = furthest.get(key)
         if other is not None and other.status != fact.status:
             fact = replace(fact, status=other.status,

@@ -50,6 +50,11 @@ class Entity:
     name: str  # canonical English name
     aliases: tuple[str, ...] = ()
     amount_hkd: int | None = None  # the amount the baseline knows, if any
+    # False for a thing watcher knows so as to leave it out: a government account (the
+    # Capital Works Reserve Fund), a welfare fund. Its name still takes the amounts and
+    # back-references ("the Fund") near it, so they never fall to a scheme that is watched.
+    watched: bool = True
+    topics: tuple[str, ...] = ()  # see BaselineEntry.topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class _EntityModel(BaseModel):
     kind: FactKind
     name: str
     aliases: tuple[str, ...] = ()
+    note: str = ""
 
 
 _CASELESS_WORD_END = r"(?:e?s)?(?:['’]s?)?(?![A-Za-z0-9])"
@@ -240,7 +246,8 @@ class Gazetteer:
         entities: list[Entity] = []
         if baseline is not None:
             entities += [
-                Entity(e.key, e.kind, e.name, tuple(e.aliases), e.amount_hkd)
+                Entity(e.key, e.kind, e.name, tuple(e.aliases), e.amount_hkd,
+                       topics=tuple(e.topics))
                 for e in baseline.entries
                 if e.kind is not FactKind.FIGURE
             ]
@@ -270,11 +277,14 @@ class Gazetteer:
                 return self._ordinal(base, _ORDINALS[head])
         return None
 
-    def by_amount(self, kind: FactKind, amount_hkd: int) -> Entity | None:
-        """The one known entity of ``kind`` with this amount, if exactly one has it (how
-        "a fund of HK$10 billion" finds the scheme the baseline knows)."""
+    def by_amount(self, kind: FactKind, amount_hkd: int, sentence: str) -> Entity | None:
+        """The one known entity of ``kind`` with this amount whose topics ``sentence``
+        speaks of, if exactly one (how "a fund of HK$10 billion ... production facilities"
+        finds the scheme the baseline knows)."""
+        low = sentence.lower()
         found = [e for e in self._entities.values()
-                 if e.kind is kind and e.amount_hkd == amount_hkd]
+                 if e.kind is kind and e.amount_hkd == amount_hkd
+                 and any(topic.lower() in low for topic in e.topics)]
         return found[0] if len(found) == 1 else None
 
     def find(self, text: str) -> list[Mention]:
@@ -338,7 +348,8 @@ class Gazetteer:
 def _merge(first: Entity, second: Entity) -> Entity:
     aliases = tuple(dict.fromkeys((*first.aliases, *second.aliases, second.name)))
     return Entity(first.key, first.kind, first.name, aliases,
-                  first.amount_hkd if first.amount_hkd is not None else second.amount_hkd)
+                  first.amount_hkd if first.amount_hkd is not None else second.amount_hkd,
+                  first.watched and second.watched, first.topics or second.topics)
 
 
 @cache
@@ -347,11 +358,13 @@ def packaged_entities() -> tuple[Entity, ...]:
     source = resources.files("watcher.extract").joinpath("gazetteer.yaml")
     data: Any = yaml.safe_load(source.read_text(encoding="utf-8"))
     entities = []
-    for index, item in enumerate(data.get("entities", [])):
-        try:
-            model = _EntityModel.model_validate(item)
-        except ValidationError as exc:
-            raise ConfigError(f"entity {index}: {exc.errors()[0]['msg']}",
-                              str(source)) from exc
-        entities.append(Entity(model.key, model.kind, model.name, model.aliases))
+    for section, watched in (("entities", True), ("unwatched", False)):
+        for index, item in enumerate(data.get(section, [])):
+            try:
+                model = _EntityModel.model_validate(item)
+            except ValidationError as exc:
+                raise ConfigError(f"{section} {index}: {exc.errors()[0]['msg']}",
+                                  str(source)) from exc
+            entities.append(Entity(model.key, model.kind, model.name, model.aliases,
+                                   watched=watched))
     return tuple(entities)

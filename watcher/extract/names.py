@@ -19,7 +19,7 @@ from functools import lru_cache
 from watcher.extract.amounts import Amount
 from watcher.extract.coref import Antecedent, find_references, heads_of
 from watcher.extract.gazetteer import Entity, Gazetteer
-from watcher.extract.roles import Role
+from watcher.extract.roles import RoleReading
 from watcher.extract.shapes import find_candidates, find_production_lines, production_line_owner
 from watcher.extract.spelling import slugify
 from watcher.models import FactKind
@@ -43,15 +43,17 @@ class Name:
     known: bool
     via: str = ""  # why it counts as a name, for the fact's cue; default from `known`
     heads: frozenset[str] = frozenset()  # head words a back-reference may use
-    amounts: list[tuple[Amount, Role]] = field(default_factory=list)
+    amounts: list[tuple[Amount, RoleReading]] = field(default_factory=list)
     # A back-reference to a new name: it adds a status to the name's fact, but makes no
     # fact of its own ("自計劃於二○一四年推出以來" after a new "…資助計劃").
     supporting: bool = False
+    watched: bool = True  # False for a known thing that is never a fact (gazetteer.yaml)
 
 
 def _known(entity: Entity, text: str, start: int, end: int, via: str = "") -> Name:
     heads = _entity_heads(entity) | heads_of((text,))
-    return Name(entity.kind, entity.key, entity.name, text, start, end, True, via, heads)
+    return Name(entity.kind, entity.key, entity.name, text, start, end, True, via, heads,
+                watched=entity.watched)
 
 
 @lru_cache(maxsize=1024)  # entities are frozen and few; a page names each many times
@@ -93,10 +95,67 @@ def find_names(text: str, gazetteer: Gazetteer, starts: Callable[[], list[int]]
                               cand.end, False, heads=heads_of((cand.name,))))
         if cand.name.isascii():  # a Chinese shape may be a mis-cut back-reference: see below
             covered[cand.start:cand.end] = b"\x01" * (cand.end - cand.start)
-    names = [n for n in names if id(n) not in dropped]
+    names = _resolve_generic([n for n in names if id(n) not in dropped])
     names.extend(_production_lines(text, gazetteer, starts))
     names.sort(key=lambda n: n.start)
     return _with_references(text, names, covered)
+
+
+# Words that say what kind of thing a name is, or that it is new or special, but not
+# which thing: a name made only of these ("Pilot Scheme", "the Matching Fund", "先導計劃",
+# "資助計劃") is a short form of a fuller name on the page, never a thing of its own.
+_GENERIC_WORDS = frozenset((
+    "pilot", "new", "special", "dedicated", "funding", "fund", "support", "supporting",
+    "matching", "subsidy", "subsidies", "grant", "grants", "trial", "enhanced", "enhancement",
+    "relevant", "said", "above", "proposed", "research", "development", "innovation",
+    "technology", "technologies", "i&t", "r&d", "smart", "industry", "industrial", "government",
+    "public", "sector", "enterprise", "enterprises", "business", "businesses", "first",
+    "second", "third", "scheme", "schemes", "programme", "programmes", "program", "initiative",
+    "centre", "center", "institute", "park", "hub", "cluster", "laboratory", "platform",
+    "office", "the", "this", "that", "its", "and", "of", "for", "to", "a", "an", "investment",
+    "venture", "capital", "incubation",
+))
+_ZH_GENERIC = re.compile(
+    r"(?:先導|資助|支援|配對|試驗|試行|專項|相關|有關|上述|該|此|本|新|研究|研發|發展|創新|科技|"
+    r"創科|優化|加強|推行|計劃|基金|中心|平台|辦公室|投資|培育|創投|專題|有限|政府)+")
+
+
+def _is_generic(name: Name) -> bool:
+    if name.known:
+        return False
+    if name.name.isascii():
+        return all(word in _GENERIC_WORDS for word in re.findall(r"[\w&'’+-]+",
+                                                                 name.name.lower()))
+    return _ZH_GENERIC.fullmatch(name.name) is not None
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"[\w&+]+", name.lower()) if name.isascii() else list(name)
+
+
+def _resolve_generic(names: list[Name]) -> list[Name]:
+    """A generic name ("the Pilot Scheme", "先導計劃") is the fuller name on the page that
+    ends with its words ("Factory Line Renewal Support Pilot Scheme"), the nearest one
+    before it, else the first after; with no such name it names nothing and is dropped."""
+    full = [n for n in names if not _is_generic(n)]
+    out = []
+    for name in names:
+        if not _is_generic(name):
+            out.append(name)
+            continue
+        words = _words(name.name)
+        matches = [n for n in full if n.kind is name.kind
+                   and _words(n.name if n.name.isascii() == name.name.isascii() else n.text)
+                   [-len(words):] == words and len(_words(n.name)) > len(words)]
+        if not matches:
+            continue
+        before = [n for n in matches if n.start < name.start]
+        target = before[-1] if before else matches[0]
+        out.append(Name(target.kind, target.key, target.name, name.text, name.start, name.end,
+                        target.known, f"'{name.text}' is short for '{target.text}', so "
+                        f"{'known name' if target.known else 'name shape'}", target.heads,
+                        supporting=not target.known, watched=target.watched))
+    return out
 
 
 _BRAND = re.compile(r"\w-[A-Z]|[a-z][A-Z]|\+")  # Incu-Tech, InnoHK, RAISe+
@@ -196,6 +255,6 @@ def _with_references(text: str, names: list[Name], covered: bytearray) -> list[N
         kept.append(Name(target.kind, target.key, target.name, ref.text, ref.start, ref.end,
                          target.known, f"'{ref.text}' refers back to '{target.text}', so "
                          f"{'known name' if target.known else 'name shape'}", target.heads,
-                         supporting=not target.known))
+                         supporting=not target.known, watched=target.watched))
     kept.sort(key=lambda n: n.start)
     return kept

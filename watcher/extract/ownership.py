@@ -73,8 +73,11 @@ def framed(text: str, names: list[Name]) -> set[int]:
     for name in sorted(names, key=lambda n: (n.end, n.start)):
         if (_FRAME.search(text, max(0, name.start - 20), name.start)
                 or _MODIFIES.match(text, name.end)
-                # "Cyberport's chairman said": the park is no subject of the sentence
-                or (name.text.endswith(("'s", "’s")) and _OWNS.match(text, name.end))
+                # "Cyberport's chairman said": the park is no subject of the sentence, nor
+                # is HKSTP in "HKSTP's Corporate Venture Fund was created"
+                or (name.text.endswith(("'s", "’s")) and (
+                    _OWNS.match(text, name.end) or any(
+                        0 <= other.start - name.end <= 2 for other in names)))
                 or (previous is not None and id(previous) in out
                     and previous.end < name.start
                     and _LIST_GAP.fullmatch(text, previous.end, name.start))):
@@ -109,6 +112,48 @@ def _listed(text: str, chain: list[Name], name: Name) -> bool:
                for end, start in zip(ends, starts, strict=True))
 
 
+# The same event in the words each kind of thing takes: a fund "established" (成立) has
+# been launched, an office that "commenced operation" has been established. (A facility
+# "launched" is only announced: "the launch of the MARS Centre" that opens next year.)
+_AS_KIND: dict[FactKind, dict[Status, Status]] = {
+    FactKind.FUNDING: {Status.ESTABLISHED: Status.LAUNCHED},
+    FactKind.ORGANISATION: {Status.OPENED: Status.ESTABLISHED,
+                            Status.LAUNCHED: Status.ESTABLISHED},
+    FactKind.FACILITY: {},
+    FactKind.FIGURE: {},
+}
+# Another action between a verb and a name: "launches pilot scheme and enhances NIAS" does
+# not launch the NIAS.
+_OTHER_ACTION = re.compile(
+    r"\b(?:enhanc|improv|extend|expand|revis|review|updat|adjust|lower|rais|refin|relax"
+    r"|optimi[sz]|streamlin|strengthen|regularis|increas|reduc|modif|continu|renew)\w*"
+    r"|優化|調整|放寬|延長|擴展|擴大|下調|調低|提高|加強|改善|檢討|更新|修訂|增加|延續",
+    re.IGNORECASE)
+# The name's own verb between it and a later cue makes the name the subject of something
+# else: "HKPC welcomes the measures proposed", "工總歡迎政府成立…".
+_OWN_VERB = re.compile(
+    r"\b(?:welcom|support|said|says|announc|note[sd]?\b|express|believ|urg|call|hope|look"
+    r"|will\s+continue|continues)\w*|表示|歡迎|支持|指出|認為|期望|希望|促請|呼籲|宣布|公布",
+    re.IGNORECASE)
+# "existing" and 現有 speak of the noun right after them only: "為現有生產線引進技術" says
+# nothing about the scheme that pays for it.
+_ADJACENT_ONLY = frozenset({"existing", "現有"})
+
+
+# What makes an office "established" among the opening words: it started work; an opening
+# ceremony (開幕) is an event's, not the body's.
+_STARTS_WORK = re.compile(r"commence|operation|運作|投入服務", re.IGNORECASE)
+
+
+def _as_kind(cue: StatusCue, kind: FactKind) -> StatusCue | None:
+    """``cue`` in the words ``kind`` takes, or None when it says nothing of such a thing."""
+    status = _AS_KIND[kind].get(cue.status)
+    if status is Status.ESTABLISHED and cue.status is Status.OPENED \
+            and not _STARTS_WORK.search(cue.cue):
+        return None
+    return cue if status is None else StatusCue(status, cue.cue, cue.start, cue.end)
+
+
 def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
                framed_ids: set[int]) -> StatusCue | None:
     """The cue that speaks of ``name`` (see the module docstring), or None; ``framed_ids``
@@ -116,8 +161,11 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
     others = [o for o in names if o is not name and o.key != name.key
               and id(o) not in framed_ids]
     usable = []
-    for cue in cues:
-        if cue.status not in ALLOWED[name.kind]:
+    for cue in (_as_kind(c, name.kind) for c in cues):
+        if cue is None or cue.status not in ALLOWED[name.kind]:
+            continue
+        if cue.cue.lower() in _ADJACENT_ONLY and not (
+                cue.end <= name.start and text[cue.end:name.start].strip() in ("", "的")):
             continue
         if cue.start >= name.end:
             gap = text[name.end:cue.start]
@@ -129,6 +177,7 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
                 between = []  # "the X Centre and the Y Centre will be set up": both
             if (between
                     or _CLAUSE_BREAK.search(gap)
+                    or _OWN_VERB.search(gap)
                     or (_RELATIVE.search(gap) and not _OWN_RELATIVE.fullmatch(gap))
                     or _takes_object(text, cue, others)):
                 continue
@@ -139,6 +188,8 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
                               and cue.end <= o.start and o.end <= name.start),
                              key=lambda o: o.start)
             if between and not _listed(text, between, name):
+                continue
+            if _OTHER_ACTION.search(text, cue.end, name.start):
                 continue
         usable.append(cue)
     return nearest_cue(usable, name.start, name.end)

@@ -2,7 +2,8 @@
 
 The extractor quotes a sentence as a fact's evidence, so sentences keep their original
 text (only trimmed) and their offsets into the input. Blank lines always end a sentence;
-a single line break ends one only after sentence punctuation (a wrapped line does not).
+a single line break ends one only after sentence punctuation or before a list item's mark
+(a wrapped line does not).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ _BOUNDARY = re.compile("|".join(
     [re.escape(stop) + r"""[\"”’')\]]*(?=\s+[^a-z\s])""" for stop in _EN_STOPS]
     + [stop + "[」』”’）)]*" for stop in "。！？；"]
     + [r"\n\s*\n"]
+    # A list written one item a line ("(1) ...;\n(2) ..."): a line that ends with ";" or
+    # ":" ends its item, and a line that opens with an item's mark starts one.
+    + [r"[;:](?=[ \t]*\n)", r"\n(?=[ \t]*(?:\(\w{1,4}\)|\d{1,2}\.|[•·▪])\s)"]
 ))
 # Words whose full stop is an abbreviation, not the end of a sentence.
 _ABBREVIATIONS = frozenset(

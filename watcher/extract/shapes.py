@@ -49,6 +49,7 @@ _BRAND = re.compile(r"\w-[A-Z]|[a-z][A-Z]|\+|\d")  # Incu-Tech, InnoHK, RAISe+, 
 _FOR_TITLE = re.compile(
     r"\s+for\s+[A-Z][\w-]*(?:\s+(?:(?:and|&|in|of|on)\s+)?[A-Z][\w-]*)*")
 _CAPITALISED = re.compile(r"^[A-Z0-9]")
+_DATE_TOKEN = re.compile(r"\d{1,4}(?:[-/.]\d{1,2}){1,2}[,.]?|\d{4}[,.]?")
 # Words that open a sentence or a phrase but never a name.
 _LEADING_STOP = frozenset(
     [
@@ -67,14 +68,17 @@ _ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_
 _ZH_CUT = re.compile(
     r"(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
     r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
-    r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個)"
+    r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個|就|對|參與|參加|"
+    r"申請|可|亦|都|也|或|而|但|須|要|能|被|讓|使|是|有|由於|根據|按|每|該|此|本|項|號|年度|其|"
+    r"[0-9０-９]+|萬|億)"
 )
 _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
-    r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|"
-    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|工程|材料|能源|大學|人才|"
+    r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|"
+    r"factor(?:y|ies)|automat|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|工廠|自動化|"
+    r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|材料|能源|大學|人才|"
     r"創投|初創",
     re.IGNORECASE,
 )
@@ -84,6 +88,14 @@ _PRODUCTION_LINE = re.compile(r"[Pp生](?:(?<=\b[Pp])(?i:roduction\s+lines?)\b|(
 # A company-like name; "HK" of "HK$800 million" is not one.
 _OWNER = re.compile(r"(?<![A-Za-z0-9])[A-Z][\w&.-]*(?:\s+(?:[A-Z][\w&.-]*|&|and|of))*(?![\w$])")
 
+
+# The government and its bodies pay for production lines; they own none: "the Government
+# will help enterprises set up new smart production lines" names no plant.
+_NOT_OWNERS = frozenset((
+    "government", "hksar", "administration", "bureau", "department", "commission", "council",
+    "committee", "secretary", "executive", "legco", "legislative", "policy", "budget",
+    "address", "itc", "itib", "hkpc", "hkstp", "cyberport", "i&t", "sar", "mainland",
+))
 
 # Who a scheme pays: a production line after these words is theirs, not the subject's.
 _BENEFICIARIES = re.compile(
@@ -176,8 +188,15 @@ def _english(text: str) -> list[Candidate]:
             if tokens[index].group().endswith(("'s", "’s")):
                 tokens = tokens[index + 1:]
                 break
+        # "Announcement 2020-06-10 The STEM Internship Scheme": a "The" or a date inside
+        # the run of words opens the name.
+        for index in range(len(tokens) - 1, 0, -1):
+            if tokens[index].group() == "The" or _DATE_TOKEN.fullmatch(tokens[index].group()):
+                tokens = tokens[index:]
+                break
         while tokens and (tokens[0].group().lower() in _LEADING_STOP
-                          or not _CAPITALISED.match(tokens[0].group())):
+                          or not _CAPITALISED.match(tokens[0].group())
+                          or _DATE_TOKEN.fullmatch(tokens[0].group())):
             tokens.pop(0)
         kind = _EN_HEADS[head_match.group("head").lower()]
         if not tokens or not (_CAPITALISED.match(head.group()) or (
@@ -210,7 +229,10 @@ def _chinese(text: str) -> list[Candidate]:
         prefix = name[: -len(match.group("head"))]
         # Cut after the last framing word that still leaves a name: "資助" in
         # "大學科技初創企業資助計劃" is part of the name, not a verb before it.
-        cuts = [m.end() for m in _ZH_CUT.finditer(prefix) if len(prefix) - m.end() >= 2]
+        found_cuts = list(_ZH_CUT.finditer(prefix))
+        cuts = [m.end() for m in found_cuts if len(prefix) - m.end() >= 2]
+        if found_cuts and len(prefix) - found_cuts[-1].end() < 2:
+            continue  # "意向和計劃": a framing word leaves no name before the head
         cut = bool(cuts)
         if cuts:
             name = name[cuts[-1]:]
@@ -268,7 +290,8 @@ def production_line_owner(text: str, lo: int, start: int) -> str:
     if not owners:
         return _chinese_owner(text, lo, start)
     owner = owners[-1]
-    if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS:
+    words = {word.lower().strip(".,'’") for word in owner.group().split()}
+    if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS or words & _NOT_OWNERS:
         return ""
     if _BENEFICIARIES.search(text, owner.end(), start):
         return ""

@@ -28,7 +28,7 @@ _EST = (
     r"(?:set(?:ting)?\s+up|establish(?:ed|ing)?|creat(?:e|ed|ing)|buil[dt]|construct(?:ed)?"
     r"|open(?:ed)?|launch(?:ed)?|introduc(?:e|ed)|roll(?:ed)?\s+out|commence\w*|form(?:ed)?)"
 )
-_ZH_EST = r"(?:設立|成立|興建|建立|推出|開設|設置|啟用|開幕|投入運作|營運|籌建)"
+_ZH_EST = r"(?:設立|成立|興建|建立|推出|開設|設置|啟用|開幕|投入運作|營運|籌建|落成)"
 _P, _C, _U, _L = Status.PLANNED, Status.CONTEMPLATED, Status.UNDER_CONSTRUCTION, Status.LAUNCHED
 _E, _O, _S, _X = Status.EARMARKED, Status.OPENED, Status.ESTABLISHED, Status.EXISTING
 
@@ -36,24 +36,42 @@ _E, _O, _S, _X = Status.EARMARKED, Status.OPENED, Status.ESTABLISHED, Status.EXI
 _CUES: list[tuple[Status, str]] = [
     # planned: future and intention
     (_P, rf"\bwill\s+(?:soon\s+|also\s+|further\s+)?(?:be\s+)?{_EST}\b"),
+    # "will be in operation early next year", "will come into operation"
+    (_P, r"\bwill\s+(?:soon\s+|also\s+)?(?:be\s+in|come\s+into|commence|start|begin)\s+"
+         r"(?:full\s+)?operations?\b"),
     (_P, r"\b(?:is|are)\s+(?:going|expected|scheduled|slated|due|set)\s+to\s+(?:be\s+)?"
          rf"(?:{_EST}|complet\w+)\b"),
     (_P, rf"\bto\s+be\s+(?:{_EST}|managed|administered|operated|run)\b"),
     (_P, r"\b(?:plans?|planning|proposes?|proposing|intends?|intending)\s+to\b"),
     (_P, r"\b(?:planned|proposed|upcoming|forthcoming)\b"),
     (_P, r"\bto\s+(?:set\s+up|establish|build)\b"),
-    (_P, rf"(?:將|會|計劃|擬|準備|籌備)(?:[於在][^，。；]{{0,12}})?(?:{_ZH_EST}|發展|建造)"),
+    (_P, rf"(?:將|會|計劃|擬|準備|籌備|打算|預計|預期|可望|有望)(?:[於在][^，。；]{{0,30}})?"
+         rf"(?:正式)?(?:{_ZH_EST}|發展|建造)"),
     # a scheme that "will subsidise" is announced, not yet open
     (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
     (_P, r"將由[^，。；]{1,24}?(?:管理|營運|負責|推行)的"),  # "將由…管理的…基金": yet to come
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # welcoming, supporting or proposing a set-up says it has not happened yet:
     # 「工總歡迎成立新型工業化發展辦公室」 is a plan, not an opening
-    (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取)(?:政府)?{_ZH_EST}"),
+    (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取|需要|必須|撥款)(?:政府)?{_ZH_EST}"),
+    (_P, r"\bwill\s+(?:also\s+)?promulgate\b|\bpress(?:es|ed|ing)?\s+ahead\s+with\b"),
+    (_P, r"\b(?:is|are)\s+(?:now\s+)?developing\b"),
+    # a proposal to set a thing up (the thing's name is blanked out as \0 here):
+    # "有關成立創新及科技局的撥款建議", "the proposal to establish the X"
+    (_P, r"(?:成立|設立|推出|籌建)\0+的?(?:撥款|擬議)?(?:建議|方案|申請|議案)"),
+    (_P, r"\bproposals?\s+(?:to|for)\s+(?:set(?:ting)?\s+up|establish(?:ing)?|the\s+establishment"
+         r"\s+of|creat(?:e|ing))\b"),
     # contemplated
-    (_C, r"\bcontemplat\w*|\bexplor(?:e|es|ed|ing)\b|\bconsider(?:s|ing)?\b"),
+    # contemplating a thing, not considering an application: "explore the establishment
+    # of", "consider setting up", "考慮設立"; a bare "consider"/考慮 is no cue
+    (_C, rf"\bcontemplat\w*|\b(?:explor(?:e|es|ed|ing)|consider(?:s|ed|ing)?|stud(?:y|ies|ying))"
+         rf"\s+(?:the\s+)?(?:(?:possibility|feasibility)\s+of\s+)?(?:{_EST}|establishment"
+         rf"|development|setting\s+up|building|construction|introduction)\b"
+         # "exploring a fourth InnoHK research cluster", not "exploring opportunities"
+         r"|\bexplor(?:e|es|ed|ing)(?=\s+(?:a|an|the)\s+(?!(?:\w+\s+)?(?:opportunit|ways?\b"
+         r"|options?\b|possibilit|collaborat|co-?operat|partnership|synerg|potential)))"),
     (_C, r"\b(?:feasibility\s+study|studying|to\s+study|will\s+study)\b"),
-    (_C, rf"(?:正|會|將)?研究(?:是否)?{_ZH_EST}|(?:正|會|將)研究|探討|考慮"),
+    (_C, rf"(?:正|會|將)?(?:研究|探討|考慮)(?:是否|可否|如何)?(?:{_ZH_EST}|引入|發展|建立)"),
     # under construction
     (_U, r"\bunder\s+construction\b|\bbeing\s+(?:built|constructed)\b"),
     (_U, r"\b(?:commenced|started|began|begun)\s+construction\b"),
@@ -65,12 +83,14 @@ _CUES: list[tuple[Status, str]] = [
     (_L, r"\b(?:accepting|invit(?:es|ed|ing))\s+applications\b"),
     (_L, r"\bapplications?\b[^.;]{0,60}?\b(?:are|is)\s+(?:now\s+)?open\b"),
     (_L, r"\binvit(?:es|ed|ing)\s+(?:[\w-]+\s+){1,3}?to\s+(?:apply|nominate|submit)\b"),
-    (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+of\b|\brolled\s+out\b|\b(?:its|the)\s+launch\b"),
+    (_L, r"\blaunch(?:ed|es)\b|\blaunch\s+(?:of|ceremony)\b|\brolled\s+out\b"
+         r"|\b(?:its|the)\s+launch\b"),
     (_L, r"(?:已|正式)?推出|(?:開始|開放|接受)申請"),
+    (_L, r"\bpromulgated\b"),
     # earmarked: money set aside
     (_E, r"\bearmark\w*|\bset(?:s|ting)?\s+aside\b|\breserv(?:e|ed|es|ing)\b"),
-    (_E, r"\ballocat(?:e|ed|es|ing)\b|\binject(?:s|ed|ing)?\b"),
-    (_E, r"預留|撥出|撥款|注資"),
+    # not "inject" or "allocate": money put into a fund that exists sets nothing aside
+    (_E, r"預留|撥出|撥款"),
     # opened
     (_O, r"\b(?:officially\s+|formally\s+)?opened\b|\bcommence[ds]?\s+operations?\b"),
     (_O, r"\b(?:came|come|comes)\s+into\s+operation\b|\b(?:began|begun|started)\s+operations?\b"),
@@ -79,12 +99,20 @@ _CUES: list[tuple[Status, str]] = [
     (_O, r"\b(?:began|begun|started|commenced)\s+production\b"),
     (_O, r"\b(?:is|are)\s+now\s+(?:open|operational|in\s+operation)\b"
          r"(?!\s+for\s+applications?)"),
-    (_O, r"(?:正式|已)?(?:啟用|開幕|開業|投產)|投入(?:運作|服務|使用)|開始運作|落成典禮"),
+    (_O, r"(?:正式|已)?(?:啟用|開幕|開業|投產)|投入(?:運作|服務|使用)|開始運作|落成典禮|"
+         r"(?:已|經已)?落成"),
     # established
     (_S, r"\b(?:was|were|has\s+been|have\s+been|had\s+been)\s+"
          r"(?:set\s+up|established|formed|created)\b"),
     (_S, r"\b(?:has|have|had)\s+(?:also\s+|already\s+|recently\s+)?(?:set\s+up|established)\b"),
-    (_S, r"(?<!well-)(?<!well\s)\bestablished\b"),
+    # "The Government set up the BUD Fund in 2012": a bare "set up" with a year after its
+    # object is a past event (the object is blanked out as \0 here)
+    (_S, r"\bset\s+up\s+(?:the\s+|a\s+|an\s+)?\0+(?:\s*\([^)]{1,20}\))?\s+in\s+(?:\w+\s+)?\d{4}\b"),
+    # not an adjective: "newly established streamlined procedures", "established players"
+    (_S, r"(?<!well-)(?<!well\s)(?<!newly\s)\bestablished\b(?!\s+(?:[a-z]+\s+)?(?:procedures?"
+         r"|practices?|mechanisms?|channels?|guidelines?|rules?|requirements?|criteria|principles?"
+         r"|arrangements?|networks?|relationships?|systems?|companies|enterprises|players"
+         r"|brands|firms|businesses|industries|track\s+record))"),
     (_S, r"(?:已|正式)?成立了?|已設立"),
     # existing
     (_X, r"\bboasts?\b|\bexisting\b|\bcurrently\s+(?:has|have|houses?)\b"),
@@ -99,7 +127,8 @@ _CUES: list[tuple[Status, str]] = [
 # the start of a word beginning with a letter some cue begins with, and the Chinese ones
 # at a character some Chinese cue begins with: most positions fail at once.
 _EN_FIRST = "abcdefghilopqrstuw"
-_ZH_FIRST = "將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落歡支促倡爭"
+_ZH_FIRST = ("將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落歡支促倡爭"
+             "打期可有經")
 
 
 def _is_chinese(pattern: str) -> bool:
@@ -201,10 +230,26 @@ class StatusCue:
     end: int
 
 
+# A measure listed in a plan opens with its verb: "set up a $10 billion New
+# Industrialisation Acceleration Scheme – ...", "setting up a $10 billion I&T
+# Industry-Oriented Fund", "設立100億元「創科產業引導基金」". Not "Set up in 2017, the Fund
+# ...": a past participle takes no article.
+_PLAN_ITEM = re.compile(
+    r"\W{0,4}(?:\(?[0-9a-z]{1,3}[).]\s*)?(?P<cue>(?:set(?:ting)?\s+up|establish(?:ing)?"
+    r"|launch(?:ing)?|introduc(?:e|ing)|creat(?:e|ing))\s+(?:a|an|the)\b"
+    r"|(?:設立|成立|推出|籌建|建立))", re.IGNORECASE)
+
+
 def find_status_cues(text: str) -> list[StatusCue]:
     """Every status cue in ``text``, in order, none overlapping."""
     cues = []
+    item = _PLAN_ITEM.match(text)
+    if item is not None:
+        cues.append(StatusCue(Status.PLANNED, item.group("cue"), item.start("cue"),
+                              item.end("cue")))
     for match in (_REGEX if _CJK.search(text) else _EN_REGEX).finditer(text):
+        if item is not None and match.start() < item.end("cue"):
+            continue
         group = match.lastgroup
         assert group is not None
         cues.append(StatusCue(_STATUS_OF_GROUP[group], match.group(), match.start(), match.end()))

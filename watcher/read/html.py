@@ -43,6 +43,9 @@ _TAGS = re.compile(r"<[^>]*>")
 _ID_ONLY = re.compile(r"^\s*[A-Za-z][A-Za-z0-9]*#[\w-]+\s*$|^\s*#[\w-]+\s*$")
 # GIA's footer when a reader did not drop it: "Ends/<date>" or "完", then date/time lines
 # and "NNNN". Cut only when nothing but such lines follows, so a body is never truncated.
+# "Headline\n*****..." at the top of an older GIA body (the new layout keeps the stars in
+# div#starBar, outside the body).
+_STAR_UNDERLINE = re.compile(r"\A\s*([^\n*＊][^\n]*?)\s*\n\s*[*＊]{5,}[ \t]*(?:\n|\Z)")
 _FOOTER_START = re.compile(r"^(?:Ends/.*|完)$")
 _FOOTER_LINE = re.compile(
     r"^(?:Ends/.*|完|Issued at HKT.*|NNNN|\d{4}年\d{1,2}月\d{1,2}日.*|香港時間.*)$"
@@ -69,11 +72,13 @@ def read_page(
         if fast is None and ids is None and _sibling_drops(reader):
             fast = _read_as_whole_page(_no_nul(markup), reader, url)
         if fast is not None:
+            headline, body = _headline_in_body(_strip_gia_footer(fast.text))
             return Document(
                 url=url,
                 source=source,
-                title=fast.title or _title_tag_text(markup) or one_line(fallback_title),
-                text=_strip_gia_footer(fast.text),
+                title=(fast.title or headline or _title_tag_text(markup)
+                       or one_line(fallback_title)),
+                text=body,
                 language=language or detect_language(fast.title + "\n" + fast.text),
                 published=fast.date or find_gia_date(markup) or published,
             )
@@ -90,12 +95,15 @@ def read_page(
             for scope in titles + bodies:
                 for element in _select(scope, drop, url):
                     element.decompose()
+        headline, text = _headline_in_body(
+            _strip_gia_footer("\n\n".join(t for t in map(element_text, bodies) if t)))
         title = (
-            _first_text(titles)
+            _first_text(titles[:-1] if titles and titles[-1].name == "title" else titles)
+            or headline
+            or _first_text(titles)
             or (_title_tag_text(markup) if ids else "")
             or one_line(fallback_title)
         )
-        text = _strip_gia_footer("\n\n".join(t for t in map(element_text, bodies) if t))
         return Document(
             url=url,
             source=source,
@@ -115,7 +123,8 @@ def read_links(
         base = _document_base(soup, base_url)
         seen: set[str] = set()
         items: list[FeedItem] = []
-        for element in _select(soup, selector, base_url):
+        elements = _select(soup, selector, base_url)
+        for element in elements:
             anchor = element if element.name == "a" else element.find("a", href=True)
             if not is_tag(anchor):
                 continue
@@ -124,6 +133,12 @@ def read_links(
                 continue
             seen.add(link)
             items.append(FeedItem(url=link, title=one_line(anchor.get_text(" "))))
+        if not items:
+            # A list page answering 200 with nothing to follow has been redesigned (or is
+            # an error page in disguise): that is the source failing, not a quiet poll.
+            found = f"matched {len(elements)} elements but no http(s) links" if elements \
+                else "matched nothing"
+            raise ReadError(base_url, f"items selector {selector!r} {found}")
         return items
 
 
@@ -141,7 +156,10 @@ def read_entries(
         soup = _parse(decode(content, content_type))
         base = _document_base(soup, url)
         documents: list[Document] = []
-        for entry in _select(soup, entries.select, url):
+        found = _select(soup, entries.select, url)
+        if not found:
+            raise ReadError(url, f"entries selector {entries.select!r} matched nothing")
+        for entry in found:
             whole = element_text(entry)
             if not whole or _is_header_row(entry):
                 continue
@@ -341,6 +359,16 @@ def _selected_date(soup: BeautifulSoup, selector: str | None, url: str) -> datet
         if found is not None:
             return found
     return None
+
+
+def _headline_in_body(text: str) -> tuple[str, str]:
+    """Older GIA releases have no headline element: the headline is the body's first
+    line, underlined with asterisks. It is the title, so it is taken out of the text
+    (read once, not twice); a body without that underline is returned as it is."""
+    found = _STAR_UNDERLINE.match(text)
+    if found is None:
+        return "", text
+    return one_line(found.group(1)), text[found.end():].lstrip()
 
 
 def _strip_gia_footer(text: str) -> str:

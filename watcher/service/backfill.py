@@ -28,9 +28,8 @@ from pydantic import HttpUrl
 from watcher import store
 from watcher.config.sources import HtmlSource, SourceBase
 from watcher.errors import WatcherError
-from watcher.extract import extract
 from watcher.fetch.poll import PollReport
-from watcher.pipeline import fetch_source, store_poll
+from watcher.pipeline import extract_document, fetch_source, store_poll
 from watcher.service.runtime import Runtime
 from watcher.store.progress import get_marker, set_marker
 from watcher.store.timeutil import utcnow
@@ -126,7 +125,7 @@ async def _one_day(rt: Runtime, source: HtmlSource, day: date, alert: bool,
     if poll.errors:
         return poll.error
     extracted = await asyncio.to_thread(
-        lambda: [extract(page.document, rt.gazetteer) for page in fetched.pages])
+        lambda: [extract_document(rt, source, page.document) for page in fetched.pages])
     await asyncio.to_thread(store_poll, rt, day_source, fetched, extracted, poll, utcnow(),
                             alert)
     report.days += 1

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from watcher.read.cite import PAGE_BREAK, split_citation
 from watcher.store.facts import BASELINE, CURRENT
 from watcher.store.queries import ChangeEntry, _entry, change_documents
 from watcher.store.tables import ChangeRow, DocumentRow, FactRow, SourceRow
@@ -88,6 +89,7 @@ class EvidenceContext:
     after: str
     url: str
     title: str
+    place: str | None = None  # "p. 2", "¶47": where in the document (watcher.read.cite)
 
 
 def _clean(text: str | None) -> str | None:
@@ -266,12 +268,16 @@ def evidence_context(session: Session, change_id: int, width: int = 280
     document = session.get(DocumentRow, row.document_id)
     if document is None:
         return None
-    at = document.text.find(row.evidence)
+    # The evidence may carry its place in front ("[p. 2] ..."): the sentence is found
+    # without it, and the place is shown beside it.
+    place, sentence = split_citation(row.evidence)
+    text = document.text.replace(PAGE_BREAK, " ")
+    at = text.find(sentence)
     if at < 0:
         return None
-    start, end = max(0, at - width), at + len(row.evidence)
-    before = document.text[start:at]
-    after = document.text[end : end + width]
-    return EvidenceContext(("…" if start else "") + before, row.evidence,
-                           after + ("…" if end + width < len(document.text) else ""),
-                           document.url, document.title)
+    start, end = max(0, at - width), at + len(sentence)
+    before = text[start:at]
+    after = text[end : end + width]
+    return EvidenceContext(("…" if start else "") + before, sentence,
+                           after + ("…" if end + width < len(text) else ""),
+                           document.url, document.title, place)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
+from watcher.read.cite import cited_page, split_citation
+
 
 def safe_url(url: str) -> str | None:
     """``url`` when it is an absolute http(s) URL, else None."""
@@ -30,11 +32,16 @@ def _fragment_text(text: str) -> str:
 
 def evidence_url(url: str, evidence: str) -> str | None:
     """``url`` with a text fragment for ``evidence``: the whole sentence when short, else
-    its first and last five words (textStart,textEnd)."""
+    its first and last five words (textStart,textEnd); for evidence cited on a PDF's page
+    ("[p. 2] ..."), the PDF opened at that page."""
     base = safe_url(url)
     if base is None:
         return None
-    words = evidence.split()
+    page = cited_page(evidence)
+    if page is not None and "#" not in base:
+        # A PDF: browsers' viewers open it at the page (text fragments do not reach PDFs).
+        return f"{base}#page={page}"
+    words = split_citation(evidence)[1].split()
     if not words:
         return base
     if len(evidence) <= 80 or len(words) <= 10:
