@@ -365,8 +365,12 @@ def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool,
         if pending is not None:
             source_store.record_failures(session, source.name, pending.error, pending.at,
                                          pending.unrecorded)
+        failed_at = None if claimed else rt.poll_failures.since(source.name)
+        polled_at = source_store.last_polled(session, source.name) if failed_at else None
     if pending is not None:
         rt.poll_failures.recorded(source.name)
+    if failed_at is not None and polled_at is not None and polled_at > failed_at:
+        rt.poll_failures.succeeded(source.name)  # another replica has polled it since
     return claimed
 
 

@@ -147,7 +147,7 @@ def test_a_redesigned_list_page_fails_its_source_naming_the_selector(
     failing = {a.subject: a.body for a in alerts}
     body = failing[f"Source failing: news-list ({settings.failing_after} failed polls)"]
     assert "items selector 'ul.news li > a' matched nothing" in body
-    assert "Source failing: news-list" in capsys.readouterr().out  # sent (to the console)
+    assert "Source failing: news-list" in capsys.readouterr().err  # sent (to the console)
 
 
 def test_followed_pdfs_are_read_and_a_scanned_one_is_the_source_s_error(

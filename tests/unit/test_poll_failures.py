@@ -152,3 +152,27 @@ def test_a_claim_the_database_refuses_is_a_failed_poll_too(
     assert report.incomplete is not None and "readonly database" in report.incomplete
     assert report.retry_at is not None
     assert runtime.poll_failures.names() == ["alpha"]
+
+
+def test_another_replica_storing_the_poll_clears_this_one_s_failure(
+        runtime: Runtime, site: LocalServer, tmp_path: Path) -> None:
+    _poll_while_read_only(runtime, site, tmp_path / "w.db")
+    assert runtime.poll_failures.names() == ["alpha"]
+    with store.transaction(runtime.engine) as session:  # its lease runs out (not waited for)
+        source_store.release(session, "alpha", runtime.owner)
+    other = Runtime.load(runtime.settings.model_copy(update={"replica_id": "other"}))
+    try:
+        assert asyncio.run(_poll(other)).changes == 1  # the other replica stores it
+    finally:
+        other.engine.dispose()
+    skipped = asyncio.run(_poll(runtime))  # not due: the other one polled it
+    assert skipped.skipped
+    assert runtime.poll_failures.names() == []  # nothing waits to be stored here now
+
+
+def test_a_reload_forgets_the_failures_of_sources_no_longer_configured() -> None:
+    failures = PollFailures()
+    failures.fail("kept", "database error: x", utcnow())
+    failures.fail("removed", "database error: x", utcnow())
+    failures.keep_only({"kept", "new"})
+    assert failures.names() == ["kept"]

@@ -71,3 +71,15 @@ class PollFailures:
     def names(self) -> list[str]:
         with self.lock:
             return sorted(self.failed)
+
+    def since(self, name: str) -> datetime | None:
+        """When the last failure of ``name`` happened, if it has one."""
+        with self.lock:
+            failure = self.failed.get(name)
+            return failure.at if failure is not None else None
+
+    def keep_only(self, names: set[str]) -> None:
+        """Forget the sources no longer configured (a reload): nothing will retry them."""
+        with self.lock:
+            for name in set(self.failed) - names:
+                del self.failed[name]

@@ -121,6 +121,7 @@ class Runtime:
     def reload(self) -> None:
         """Swap in the configuration on disk; raises ConfigError and keeps the old one."""
         self.config = Config.load(self.settings)
+        self.poll_failures.keep_only(set(self.sources))
         self.register_sources()
 
     def targets_for(self, tags: Iterable[str]) -> list[Target]:

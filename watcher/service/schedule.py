@@ -123,8 +123,12 @@ class Daemon:
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
-        except Exception:
-            log.exception("job failed")
+        except Exception as exc:
+            if store.is_database_error(exc):  # an outage, not a bug: one line, no traceback
+                log.error("job failed: database error: %s",
+                          store.describe_error(exc, self.runtime.engine.url))
+            else:
+                log.exception("job failed")
         return None
 
     def schedule_sources(self) -> None:

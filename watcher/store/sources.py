@@ -111,6 +111,12 @@ def record_failures(session: Session, name: str, error: str, at: datetime,
     session.add(row)
 
 
+def last_polled(session: Session, name: str) -> datetime | None:
+    """When ``name``'s last poll was recorded, by any replica."""
+    return as_utc(session.exec(select(SourceRow.last_polled_at)
+                               .where(SourceRow.name == name)).first())
+
+
 def renew(session: Session, name: str, owner: str, until: datetime) -> bool:
     """Extend a lease this owner still holds (a long poll). False if it lost it."""
     result = session.execute(
