@@ -73,3 +73,15 @@ def test_nearest_cue_prefers_the_closer_and_skips_cues_inside_the_name() -> None
     assert nearest is not None and nearest.status is Status.PLANNED
     assert nearest_cue(cues[:1], 4, 20) is None  # "launched" lies inside [4, 20)
     assert nearest_cue([], 0, 1) is None
+
+
+def test_every_cue_pattern_is_english_or_chinese_not_both() -> None:
+    """The scanner tries a pattern only at places its language's cues can open: an English
+    alternative inside a Chinese pattern would never be tried ("will subsidise" was not)."""
+    import re
+
+    from watcher.extract import status
+
+    for _, pattern in status._CUES:
+        if status._is_chinese(pattern):
+            assert not re.search(r"(?<!\\)\b[A-Za-z]{3,}", pattern), pattern

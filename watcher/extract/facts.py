@@ -274,6 +274,9 @@ def _why(name: Name) -> str:
 
 # A status cue that makes a new name a fact even with no money beside it: "launch the
 # Factory Line Renewal Support Pilot Scheme", "will set up the X Fund".
+_WORKS = re.compile(r"醫院|工程|改善|維修|翻新|大樓|道路|渠務|污水|公廁|體育|康樂|"
+                    r"\b(?:Hospital|Works|Improvement|Refurbishment|Sewerage|Drainage|Road|Toilet"
+                    r"|Sports|Recreation(?:al)?)\b")
 _ANNOUNCING = frozenset({Status.LAUNCHED, Status.PLANNED, Status.EARMARKED, Status.ESTABLISHED})
 _TO_COME = re.compile(r"\b(?:will|shall|to\s+(?:inject|allocate|provide|earmark)|propos\w*|plans?"
                       r"\s+to)\b|將|會|建議|擬|計劃(?=[注撥增])", re.IGNORECASE)
@@ -323,10 +326,11 @@ def _funding_fact(text: str, sentence: Sentence, name: Name, cue: StatusCue | No
         # a new "... Scheme" counts with its own money beside it (a works programme's cost
         # is no scheme's money), or when it is announced
         return None
-    if not name.known and not (sounds_like_innovation(name.name)
-                               or sounds_like_innovation(sentence.text)):
+    if not name.known and (_WORKS.search(name.name) or not (
+            sounds_like_innovation(name.name) or sounds_like_innovation(sentence.text))):
         # The Capital Works Reserve Fund, the Samaritan Fund, an arts events fund: money,
-        # but no I&T or industry in the name or the sentence, so no scheme to watch.
+        # but no I&T or industry in the name or the sentence, so no scheme to watch; nor a
+        # works project (a Chinese 計劃 is as often a project as a scheme: 醫院改善計劃).
         return None
     size_amount = next((a for a, r in name.amounts
                         if r.role is AmountRole.SIZE and not r.previous), None)

@@ -150,6 +150,9 @@ _GRANT_AFTER = re.compile(
     r"|^\s*(?:in\s+)?(?:funding|grants?|subsid(?:y|ies))\s+(?:to|for)\b"
     r"|^\s*(?:的)?資助|^獲[^，。；]{0,30}?(?:資助|撥款)",
     re.IGNORECASE)
+# "一筆為數12億元的新承擔額，用以設立…基金": a commitment is a fund's size.
+_COMMITMENT_AFTER = re.compile(r"^\s*(?:的)?(?:新)?(?:承擔額|撥款承擔)|^\s*(?:new\s+)?commitment\b",
+                               re.IGNORECASE)
 _COST_AFTER = re.compile(
     r"^\s*(?:[\w-]+\s+){0,2}?(?:project|plant|factory|production\s+lines?|facility|building"
     r"|renovation|works|headquarters|investment\s+project)s?\b"
@@ -339,7 +342,7 @@ def amount_role(text: str, amount: Amount, lo: int, hi: int,
         return RoleReading(_MIN, "'at least'")
     after = text[amount.end:min(hi, amount.end + 60)]
     for role, pattern in ((_CAP, _PER_AFTER), (_PRIVATE, _PRIVATE_AFTER),
-                          (_SIZE, _FUND_AFTER), (_OTHER, _OTHER_AFTER),
+                          (_SIZE, _FUND_AFTER), (_SIZE, _COMMITMENT_AFTER), (_OTHER, _OTHER_AFTER),
                           (_GRANT, _GRANT_AFTER), (_COST, _COST_AFTER)):
         match = pattern.match(after)
         if match is not None:

@@ -68,8 +68,11 @@ _ZH_NAME = re.compile(rf"(?P<name>[\u4e00-\u9fffA-Za-z0-9&+]{{2,24}}?(?P<head>{_
 _ZH_CUT = re.compile(
     r"(?:的|在|於|將|會|已|並|和|與|為|以|向|由|把|推出|設立|成立|籌建|興建|預留|撥款|支援|"
     r"資助|透過|通過|包括|其中|一所|一個|一間|新設|有關|政府|今日|宣布|公布|正式|啟用|開幕|"
-    r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個|就|對|參與|參加|"
-    r"申請|可|亦|都|也|或|而|但|須|要|能|被|讓|使|是|有|由於|根據|按|每|該|此|本|項|號|年度|其|"
+    r"位於|現正|正在|擬|個|所|間|座|及其|元|私人|其他|相關|不同|多個|各個|兩個|參與|參加|申請|"
+    # function words only where they cannot be inside a name's own words: 就 but not 就業,
+    # 對 but not 配對, 項/號 after a number ("118項工程計劃", "489CL號工程計劃")
+    r"亦可|可以|可獲|能夠|而且|或者|但是|由於|根據|按照|該|此|每(?:項|個|間|家|名|年)|"
+    r"就(?!業)|(?<![配應面絕相])對|其(?![他中次實餘])|[0-9０-９A-Za-z]*[0-9０-９](?:項|個|號)|[A-Za-z]+號|年度|"
     r"[0-9０-９]+|萬|億)"
 )
 _IT_WORDS = re.compile(
@@ -96,6 +99,9 @@ _NOT_OWNERS = frozenset((
     "committee", "secretary", "executive", "legco", "legislative", "policy", "budget",
     "address", "itc", "itib", "hkpc", "hkstp", "cyberport", "i&t", "sar", "mainland",
 ))
+
+_COMPANY = re.compile(r"\b(?:Limited|Ltd|Co|Company|Group|Holdings|Corporation|Corp|Inc"
+                      r"|Industries|International)\b\.?|['’]s$")
 
 # Who a scheme pays: a production line after these words is theirs, not the subject's.
 _BENEFICIARIES = re.compile(
@@ -290,6 +296,8 @@ def production_line_owner(text: str, lo: int, start: int) -> str:
     if not owners:
         return _chinese_owner(text, lo, start)
     owner = owners[-1]
+    if text[owner.end():start].strip() == "" and not _COMPANY.search(owner.group()):
+        return ""  # "a Pilot Manufacturing and Testing production line": a kind of line
     words = {word.lower().strip(".,'’") for word in owner.group().split()}
     if owner.group().split()[-1].lower().rstrip("s") in _EN_HEADS or words & _NOT_OWNERS:
         return ""

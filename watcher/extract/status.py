@@ -48,7 +48,8 @@ _CUES: list[tuple[Status, str]] = [
     (_P, rf"(?:將|會|計劃|擬|準備|籌備|打算|預計|預期|可望|有望)(?:[於在][^，。；]{{0,30}})?"
          rf"(?:正式)?(?:{_ZH_EST}|發展|建造)"),
     # a scheme that "will subsidise" is announced, not yet open
-    (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b|將(?:會)?資助"),
+    (_P, r"\bwill\s+(?:also\s+)?subsidi[sz]e\b"),
+    (_P, r"將(?:會)?資助"),
     (_P, r"將由[^，。；]{1,24}?(?:管理|營運|負責|推行)的"),  # "將由…管理的…基金": yet to come
     (_P, rf"籌建|籌劃|將設|(?:明年|下年|稍後|年內|日後){_ZH_EST}"),
     # welcoming, supporting or proposing a set-up says it has not happened yet:
@@ -56,6 +57,9 @@ _CUES: list[tuple[Status, str]] = [
     (_P, rf"(?:歡迎|支持|建議|促請|倡議|爭取|需要|必須|撥款)(?:政府)?{_ZH_EST}"),
     (_P, r"\bwill\s+(?:also\s+)?promulgate\b|\bpress(?:es|ed|ing)?\s+ahead\s+with\b"),
     (_P, r"\b(?:is|are)\s+(?:now\s+)?developing\b"),
+    # a Finance Committee paper asks for the money: the fund is not set up yet
+    (_P, r"\b(?:invited|asked)\s+to\s+approve\b"),
+    (_P, r"請委員批准|建議批准"),
     # a proposal to set a thing up (the thing's name is blanked out as \0 here):
     # "有關成立創新及科技局的撥款建議", "the proposal to establish the X"
     (_P, r"(?:成立|設立|推出|籌建)\0+的?(?:撥款|擬議)?(?:建議|方案|申請|議案)"),
@@ -128,7 +132,7 @@ _CUES: list[tuple[Status, str]] = [
 # at a character some Chinese cue begins with: most positions fail at once.
 _EN_FIRST = "abcdefghilopqrstuw"
 _ZH_FIRST = ("將會計擬準籌明下稍年日正研探考興建施已動推開接預撥注啟投成現結停關截落歡支促倡爭"
-             "打期可有經")
+             "打期可有經請")
 
 
 def _is_chinese(pattern: str) -> bool:
