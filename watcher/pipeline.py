@@ -43,6 +43,7 @@ from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
 from watcher.diff import compare, diff
+from watcher.display import plural
 from watcher.errors import ReadError
 from watcher.extract import extract
 from watcher.fetch import content_hash as _hash  # one hash for page states and the short cut
@@ -110,10 +111,11 @@ def _polled(rt: Runtime, source: SourceBase, report: PollReport) -> PollReport:
     rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
                            changes=report.changes, finished_at=utcnow(),
                            unstored=report.incomplete is not None)
-    log.info("polled %s: %d requests, %d not modified, %d documents, %d changes, "
-             "%d alerts%s%s", source.name, report.requests, report.not_modified,
-             report.documents, report.changes, report.alerts,
-             f", {report.left} items left for the next poll" if report.left else "",
+    log.info("polled %s: %s, %d not modified, %s, %s, %s%s%s", source.name,
+             plural(report.requests, "request"), report.not_modified,
+             plural(report.documents, "document"), plural(report.changes, "change"),
+             plural(report.alerts, "alert"),
+             f", {plural(report.left, 'item')} left for the next poll" if report.left else "",
              ", with errors" if report.errors else "")
     return report
 

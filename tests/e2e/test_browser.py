@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Route, sync_playwright
 
 from tests.helpers.browser import CHROMIUM, missing_browser
 from tests.helpers.http_server import LocalServer
@@ -89,3 +89,35 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
     engine.dispose()
     data = shot.read_bytes()
     assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) -> None:
+    """Swagger UI's files come from the installed package: every request the page makes
+    goes to the local server, and anything else (a CDN) is refused, as offline."""
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+    store.migrate(engine)
+    outside: list[str] = []
+    with serve_app(create_app(engine)) as base:
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+
+        def local_only(route: Route) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        page.route("**/*", local_only)
+        page.goto(base + "/api/docs")
+        page.wait_for_selector(".swagger-ui .info .title")
+        assert "watcher" in page.locator(".swagger-ui .info .title").inner_text()
+        page.wait_for_selector(".opblock-summary-path")
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert "/api/changes" in paths, paths
+        shot = tmp_path / "docs.png"
+        page.screenshot(path=str(shot), full_page=True)
+        page.close()
+    engine.dispose()
+    assert outside == []
+    assert shot.read_bytes().startswith(PNG)

@@ -87,7 +87,7 @@ def test_http_health_metrics_and_json_logs_without_secrets(
     daemons.append(daemon)
     daemon.wait_for_log("polled alpha")
     wait_until(lambda: len(smtp.messages) == 1, 10, "the new-fund email")
-    daemon.wait_for_log("serving /healthz")
+    daemon.wait_for_log("health http://")
     address = re.search(r"http://(127\.0\.0\.1:\d+)/", daemon.log())
     assert address, daemon.log()
     base = f"http://{address.group(1)}"
@@ -257,3 +257,35 @@ def test_reload_without_a_daemon_is_one_clear_line(tmp_path: Path, smtp: SmtpSer
     assert result.stderr.strip() == (
         f"no running daemon: {tmp_path / 'watcher.pid'} does not exist (is `watcher run` "
         "running with the same settings? WATCHER_PID_FILE names the file)")
+
+
+def test_a_second_daemon_refuses_unless_it_replaces_the_first(
+        tmp_path: Path, smtp: SmtpServer, daemons: list[DaemonProcess]) -> None:
+    env = daemon_env(tmp_path, f"sqlite:///{tmp_path / 'watcher.db'}", smtp.mailto_url())
+    first = DaemonProcess.start(env, tmp_path / "first.log")
+    daemons.append(first)
+    first.wait_for_log("watcher running")
+    # It says what it runs on: the database, what it loaded, where health would be.
+    assert re.search(r"watcher running as \S+: 0 sources, \d+ rules; alerts to 1 target; "
+                     rf"database sqlite:///{re.escape(str(tmp_path))}/watcher.db",
+                     first.log()), first.log()
+    assert "no health or metrics endpoint (`watcher run --http" in first.log()
+
+    second = watcher(env, "run")
+    assert second.returncode == 2
+    assert second.stderr.strip() == (
+        f"watcher is already running as pid {first.pid} ({tmp_path / 'watcher.pid'}); stop "
+        "it first, or start with `watcher run --replace` to stop it and take over")
+    assert first.alive()
+
+    third = DaemonProcess.start(env, tmp_path / "third.log", run_args=("--replace",))
+    daemons.append(third)
+    third.wait_for_log("watcher running")
+    assert first.wait_exit(15) == 0  # asked to stop, and stopped cleanly
+    reload = watcher(env, "reload")  # the replaced one's exit left the new one's file
+    assert reload.returncode == 0, reload.stderr
+    assert f"pid {third.pid}" in reload.stdout
+    third.wait_for_log("configuration reloaded")
+    third.send(signal.SIGTERM)
+    assert third.wait_exit(10) == 0
+    assert not (tmp_path / "watcher.pid").exists()

@@ -379,3 +379,80 @@ def test_pacer_is_not_applied_to_email(runtime: Any, smtp: SmtpServer) -> None:
     announce(rt, FUNDS[1], utcnow())
     assert cycle(rt).sent == 2
     assert waits == []
+
+
+# --- `watcher outbox retry` from the command line ------------------------------------------
+
+
+def _cli_env(rt: Runtime, monkeypatch: pytest.MonkeyPatch, pid_file: Path) -> None:
+    """The command line's settings: the same as the runtime's."""
+    settings = rt.settings
+    for name, value in (("DATABASE_URL", settings.database_url),
+                        ("SOURCES_DIR", settings.sources_dir),
+                        ("RULES_DIR", settings.rules_dir), ("NOTIFY", settings.notify),
+                        ("ROUTES_FILE", settings.routes_file), ("PID_FILE", pid_file)):
+        monkeypatch.setenv(f"WATCHER_{name}", str(value))
+
+
+def _retry_all() -> Any:
+    import logging
+
+    from typer.testing import CliRunner
+
+    from watcher.cli import app
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return CliRunner().invoke(app, ["outbox", "retry", "--all"])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def test_retry_all_sends_now_when_no_daemon_holds_the_outbox(
+        runtime: Any, smtp: SmtpServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = runtime(smtp.mailto_url())
+    smtp.stop()
+    announce(rt, FUNDS[0], utcnow())
+    assert cycle(rt).failed == 1  # backing off now: due again only in 30 s
+    smtp.start()
+    _cli_env(rt, monkeypatch, tmp_path / "watcher.pid")
+    result = _retry_all()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "1 delivery queued again and sent now (no daemon running): 1 sent, 0 failed")
+    assert smtp.subjects() == [f"New fund: {FUNDS[0]} (HK$300 million)"]
+    assert [d.status for d in rows(rt)] == ["sent"]
+
+
+def test_retry_all_leaves_the_sending_to_a_running_daemon(
+        runtime: Any, smtp: SmtpServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = runtime(smtp.mailto_url())
+    smtp.stop()
+    announce(rt, FUNDS[0], utcnow())
+    assert cycle(rt).failed == 1
+    smtp.start()
+    pid_file = tmp_path / "watcher.pid"
+    _cli_env(rt, monkeypatch, pid_file)
+    # A daemon's claim on the pid file, as `watcher run` holds it (another process).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from watcher.service.pidfile import PidFile\n"
+         f"PidFile.claim(Path({str(pid_file)!r}))\nprint('ready', flush=True)\n"
+         "time.sleep(60)\n"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = _retry_all()
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        f"1 delivery queued again; the daemon (pid {holder.pid}) sends them at its next "
+        "dispatch (every 10s)")
+    assert smtp.messages == []  # not sent twice over: the daemon's dispatch sends it
+    assert [d.status for d in rows(rt)] == ["pending"]

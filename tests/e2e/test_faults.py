@@ -178,7 +178,7 @@ def test_sigkill_during_a_30_item_poll_loses_no_alert(
         second = DaemonProcess.start(env, tmp_path / "second.log")
         daemons.append(second)
         wait_until(lambda: set(smtp.subjects()) >= expected, 60, "all 30 alerts")
-        second.wait_for_log("polled news: 1 requests, 1 not modified", timeout=20)
+        second.wait_for_log("polled news: 1 request, 1 not modified", timeout=20)
         second.send(signal.SIGTERM)
         assert second.wait_exit(10) == 0
     finally:

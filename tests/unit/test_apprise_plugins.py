@@ -127,7 +127,8 @@ def test_bad_url_of_a_known_service_gives_the_same_error() -> None:
             result = str(error)
     """)
     assert report["plugins"] == ["custom_json", "email"]
-    assert report["result"] == "WATCHER_NOTIFY: target 2 (mailto): Apprise cannot use this URL"
+    assert report["result"] == ("WATCHER_NOTIFY: target 2 (mailto): Apprise cannot use this "
+                                "URL: Invalid From email specified")
 
 
 def test_yaml_file_after_urls_gets_every_plugin(tmp_path: Path) -> None:

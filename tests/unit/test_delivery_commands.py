@@ -138,6 +138,7 @@ def test_notify_test_sends_and_shows_privacy_names(env: Path, monkeypatch: pytes
 
 
 def test_outbox_without_subcommand_lists(env: Path) -> None:
+    assert invoke("init").exit_code == 0  # reading never creates the database
     result = invoke("outbox", "--pending", "--json")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "[]"

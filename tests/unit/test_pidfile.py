@@ -1,4 +1,5 @@
-"""pidfile: where the daemon's pid file lives, and `watcher reload`'s SIGHUP to it."""
+"""pidfile: where the daemon's pid file lives, one daemon per file (its lock), and
+`watcher reload`'s SIGHUP to it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import WatcherError
-from watcher.service.pidfile import pid_file_path, remove_pid, signal_reload, write_pid
+from watcher.service.pidfile import (
+    DaemonRunning,
+    PidFile,
+    pid_file_path,
+    running_daemon,
+    signal_reload,
+)
 from watcher.service.settings import Settings
 
 
@@ -28,32 +35,91 @@ def test_postgres_uses_the_temporary_directory_unless_told(tmp_path: Path) -> No
     assert pid_file_path(told) == tmp_path / "replica-a.pid"
 
 
-def test_write_then_remove_only_our_own(tmp_path: Path) -> None:
+# A process that claims the pid file as a daemon does, then waits for SIGHUP (exit 7) or
+# SIGTERM (exit 0 at once, releasing the file as a stopping daemon does).
+HOLDER = """import signal, sys, time
+from pathlib import Path
+from watcher.service.pidfile import PidFile
+claim = PidFile.claim(Path(sys.argv[1]))
+def stop(*_):
+    claim.release()
+    sys.exit(0)
+signal.signal(signal.SIGHUP, lambda *_: sys.exit(7))
+signal.signal(signal.SIGTERM, stop)
+print("ready", flush=True)
+time.sleep(30)
+"""
+
+
+def hold(path: Path) -> subprocess.Popen[str]:
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    return child
+
+
+def test_claim_then_release_only_our_own(tmp_path: Path) -> None:
     path = tmp_path / "run" / "watcher.pid"
-    write_pid(path)
-    assert path.read_text().strip() == str(os.getpid())
-    path.write_text("1\n")  # a successor took the file over: leave it alone
-    remove_pid(path)
-    assert path.exists()
-    write_pid(path)
-    remove_pid(path)
+    claim = PidFile.claim(path)
+    assert path.read_text() == f"{os.getpid()}\n"
+    assert running_daemon(path) == os.getpid()
+    claim.release()
     assert not path.exists()
+    assert running_daemon(path) is None
+
+
+def test_a_stale_file_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.pid"
+    path.write_text("1234567\n")  # a daemon that died by SIGKILL: nobody holds the lock
+    assert running_daemon(path) is None
+    claim = PidFile.claim(path)
+    assert path.read_text() == f"{os.getpid()}\n"
+    claim.release()
+
+
+def test_a_second_claim_is_refused_with_the_running_pid(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.pid"
+    child = hold(path)
+    try:
+        assert running_daemon(path) == child.pid
+        with pytest.raises(DaemonRunning) as refused:
+            PidFile.claim(path)
+        assert refused.value.pid == child.pid
+        assert str(refused.value) == (
+            f"watcher is already running as pid {child.pid} ({path}); stop it first, or "
+            "start with `watcher run --replace` to stop it and take over")
+        assert child.poll() is None  # the running one is left alone
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+        child.stdout.close()  # type: ignore[union-attr]
+
+
+def test_replace_stops_the_running_one_and_takes_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.pid"
+    child = hold(path)
+    try:
+        claim = PidFile.claim(path, replace=True, stop_wait_s=10)
+        assert child.wait(timeout=10) == 0  # it was asked to stop (SIGTERM) and did
+        assert path.read_text() == f"{os.getpid()}\n"
+        assert running_daemon(path) == os.getpid()
+        claim.release()
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+        child.stdout.close()  # type: ignore[union-attr]
 
 
 def test_reload_sends_sighup_to_the_daemon(tmp_path: Path) -> None:
-    with subprocess.Popen(
-            [sys.executable, "-c", "import signal, sys, time\n"
-             "signal.signal(signal.SIGHUP, lambda *_: sys.exit(7))\n"
-             "print('ready', flush=True)\ntime.sleep(30)\n"],
-            stdout=subprocess.PIPE, text=True) as child:
-        try:
-            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-            path = tmp_path / "watcher.pid"
-            path.write_text(f"{child.pid}\n")
-            assert signal_reload(path) == child.pid
-            assert child.wait(timeout=10) == 7
-        finally:
-            child.kill()
+    path = tmp_path / "watcher.pid"
+    child = hold(path)
+    try:
+        assert signal_reload(path) == child.pid
+        assert child.wait(timeout=10) == 7
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+        child.stdout.close()  # type: ignore[union-attr]
 
 
 def test_reload_errors_are_clear(tmp_path: Path) -> None:
@@ -66,5 +132,9 @@ def test_reload_errors_are_clear(tmp_path: Path) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     missing.write_text(f"{gone.pid}\n")
-    with pytest.raises(WatcherError, match=rf"process {gone.pid} .* is gone"):
+    with pytest.raises(WatcherError, match=rf"stale pid file \(process {gone.pid} does not"):
+        signal_reload(missing)
+    # A number that a live process has since been given: never signalled.
+    missing.write_text(f"{os.getpid()}\n")
+    with pytest.raises(WatcherError, match=rf"stale pid file \(process {os.getpid()} does"):
         signal_reload(missing)

@@ -195,7 +195,7 @@ def test_new_funding_alert_in_full(shipped: list[Rule]) -> None:
             "\n"
             "New Industrialisation Acceleration Scheme opens for applications\n"
             "https://www.info.gov.hk/gia/general/202501/15/P2025011500123.htm\n"
-            "Published 2025-01-15T09:30:00+00:00"
+            "Published 2025-01-15 17:30 HKT"  # 09:30 UTC, in Hong Kong time
         ),
         tags=(),
         dedup_key="new-funding:new-industrialisation-acceleration-scheme:"

@@ -41,7 +41,8 @@ def test_urls_separated_by_spaces_and_commas() -> None:
 def test_bad_url_is_named_by_position_and_scheme_without_its_secret() -> None:
     with pytest.raises(ConfigError) as info:
         load_targets(f"json://127.0.0.1/hook mailto://user:{SECRET}@")
-    assert str(info.value) == "WATCHER_NOTIFY: target 2 (mailto): Apprise cannot use this URL"
+    assert str(info.value) == ("WATCHER_NOTIFY: target 2 (mailto): Apprise cannot use this "
+                               "URL: Invalid From email specified")  # Apprise's reason
     assert SECRET not in str(info.value)
 
 
@@ -50,7 +51,8 @@ def test_every_bad_url_is_reported() -> None:
         load_targets(f"nosuchscheme://user:{SECRET}@host, json://ok.local, discord://")
     assert str(info.value).splitlines() == [
         "WATCHER_NOTIFY: target 1 (nosuchscheme): Apprise cannot use this URL",
-        "WATCHER_NOTIFY: target 3 (discord): Apprise cannot use this URL",
+        "WATCHER_NOTIFY: target 3 (discord): Apprise cannot use this URL: An invalid "
+        "Discord Webhook ID () was specified",
     ]
 
 

@@ -202,7 +202,7 @@ def test_fact_timeline_shows_baseline_then_each_change(client: TestClient,
     assert "Baseline" in items[0].get_text()
     assert "HK$10 billion, earmarked" in items[0].get_text()
     assert "has been earmarked" in items[0].select_one("blockquote").get_text()
-    assert "2025-02-14 09:30" in items[1].get_text()
+    assert "2025-02-14 17:30 HKT" in items[1].get_text()  # 09:30 UTC, shown in HKT
     assert items[1].select_one(f"a[href='/changes/{ids['nias-launched']}']")
     assert "now open for applications" in items[1].select_one("blockquote").get_text()
     assert {a["hreflang"] for a in items[1].select("a.source-link")} == {"en", "zh"}
@@ -345,7 +345,7 @@ def test_pages_on_sqlite_and_postgresql(database_url: str) -> None:
     ("localhost", True), ("0.0.0.0", False), ("192.0.2.7", False), ("example.org", False),
 ])
 def test_is_loopback(host: str, loopback: bool) -> None:
-    from watcher.cli.daemon import is_loopback
+    from watcher.service.http import is_loopback
 
     assert is_loopback(host) is loopback
 

@@ -13,13 +13,12 @@ One module per group of commands; this table registers them, in the order ``watc
     outbox.py       outbox (list, retry)
 """
 
-import typer
-
 from watcher.cli import alerts, common, daemon, extraction, history, outbox, poll, setup
+from watcher.cli.common import Typer
 
-app = typer.Typer(help="Watch official pages for new funds, changed amounts and new "
-                       "facilities, and alert.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = Typer(help="Watch official pages for new funds, changed amounts and new "
+                 "facilities, and alert.", no_args_is_help=True,
+            pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(outbox.outbox_app, name="outbox")
 app.add_typer(alerts.rules_app, name="rules")
 app.command("notify-test")(alerts.notify_test)

@@ -14,18 +14,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from watcher.cli.common import Typer
 from watcher.config.rules import check_tags, load_rules
 from watcher.config.targets import Target, load_targets
 from watcher.config.yamlload import errors_of
 from watcher.delivery.notify import send
 from watcher.delivery.routing import Routes, check_route_tags, load_routes
+from watcher.display import hk_time, plural
 from watcher.errors import ConfigError
 from watcher.rules.model import Rule
 from watcher.rules.testing import find_test_files, run_test_file
 from watcher.service.settings import Settings
 from watcher.store.timeutil import utcnow
 
-rules_app = typer.Typer(help="Check rule files and run their tests.", no_args_is_help=True)
+rules_app = Typer(help="Check rule files and run their tests.", no_args_is_help=True)
 out = Console(highlight=False)
 
 
@@ -73,7 +75,7 @@ def rules_check() -> None:
 @rules_app.command("test")
 def rules_test(
     files: Annotated[list[Path] | None, typer.Argument(
-        help="Rule test files or directories (default: RULES_DIR/tests).")] = None,
+        metavar="FILES", help="Rule test files or directories (default: RULES_DIR/tests).")] = None,
 ) -> None:
     """Run rule tests: pages in sequence, the alerts each must raise."""
     settings = Settings()
@@ -96,12 +98,13 @@ def rules_test(
         for line in result.failures:
             _problem(line)
         failed += bool(result.failures)
-        out.print(f"{result.path}: {result.tests} tests, "
-                  + ("ok" if result.ok else f"{len(result.failures)} failures"), markup=False,
-                  soft_wrap=True)
+        out.print(f"{result.path}: {plural(result.tests, 'test')}, "
+                  + ("ok" if result.ok else plural(len(result.failures), "failure")),
+                  markup=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
-    out.print(f"all {tests} rule tests passed in {len(paths)} files")
+    out.print("all " + plural(tests, "rule test") + " passed in "
+              + plural(len(paths), "file"), markup=False)
 
 
 def notify_test(
@@ -121,7 +124,7 @@ def notify_test(
                                                             if tag else ""))
         raise typer.Exit(2)
     body = (f"This is a test message from watcher on {socket.gethostname()} at "
-            f"{utcnow():%Y-%m-%d %H:%M} UTC. Alerts will arrive like this one.")
+            f"{hk_time(utcnow())}. Alerts will arrive like this one.")
     failures = 0
     for target in targets:
         result = send(target, "watcher test message", body)

@@ -18,8 +18,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.engine import Engine
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from watcher.config.common import parse_duration
+from watcher.display import hk_time
 from watcher.errors import ConfigError, StoreError, WatcherError
 from watcher.service.logs import setup_logging
 from watcher.service.memory import tune_malloc
@@ -31,9 +34,43 @@ out = Console()
 
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _plain_help(params: list[Any]) -> list[Any]:
+    """Help that reads like a manual: ``--since DURATION``, ``--json``, ``TARGET``, not
+    typer's ``<str>``, ``<bool>``, ``<list[str]>`` or ``<int range>``. A flag shows no
+    value; an option without a metavar of its own shows its name in capitals."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.metavar is None:
+            param.metavar = "" if param.is_flag else (param.name or "value").upper()
+        elif isinstance(param, TyperArgument):
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+    return params
+
+
+class Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_help(super().get_params(ctx))
+
+
+class Typer(typer.Typer):
+    """typer.Typer whose commands and groups print plain help (``_plain_help``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        kwargs.setdefault("cls", Command)
+        return super().command(*args, **kwargs)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -55,16 +92,50 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+# Engines the running command opened; main() closes them when the command ends (not only
+# at exit: a test runner invokes many commands in one process).
+_ENGINES: list[Engine] = []
+
+
+def _disposed_after_the_command(runtime: Runtime) -> Runtime:
+    _ENGINES.append(runtime.engine)
+    return runtime
+
+
+def _dispose_engines() -> None:
+    while _ENGINES:
+        _ENGINES.pop().dispose()
+
+
 def load_runtime(init: bool = True, isolated_migration: bool = False) -> Runtime:
-    runtime = Runtime.load(Settings())
+    runtime = _disposed_after_the_command(Runtime.load(Settings()))
     if init:
         runtime.init_database(isolated_migration=isolated_migration)
     return runtime
 
 
+def load_for_reading() -> Runtime:
+    """The runtime of a command that only reads the database: it neither creates nor
+    migrates one, and says which command would (watcher.store.engine.check_readable)."""
+    from watcher.store.engine import check_readable
+
+    def work() -> Runtime:
+        runtime = _disposed_after_the_command(Runtime.load(Settings()))
+        check_readable(runtime.engine)
+        return runtime
+
+    return guarded(work)
+
+
 def guarded(func: Callable[[], T]) -> T:
     with user_errors():
         return func()
+
+
+def say(text: str) -> None:
+    """One line of plain text on stdout, never wrapped at the terminal's width (scripts
+    and tests read it) and never taken for rich markup."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
@@ -81,13 +152,17 @@ def since_option(value: str | None) -> datetime | None:
 
 
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+    """A time in a table or message: Hong Kong time, marked HKT."""
+    return hk_time(value)
 
 
 def main(
-    log_format: Annotated[str, typer.Option(help="human or json")] = "",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    ctx: typer.Context,
+    log_format: Annotated[str, typer.Option(metavar="FORMAT", help="human or json")] = "",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+        help="Log debug messages too.")] = False,
 ) -> None:
+    ctx.call_on_close(_dispose_engines)
     # Every command reads the settings: a bad value is one line here, not a traceback.
     try:
         settings = Settings()

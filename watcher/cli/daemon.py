@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,13 +12,20 @@ from watcher.cli.common import fail, guarded, load_runtime, out
 from watcher.service.logs import setup_logging
 from watcher.service.settings import Settings
 
+if TYPE_CHECKING:
+    from watcher.service.pidfile import PidFile
+
 
 def run(
     http: Annotated[str | None, typer.Option(
-        help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
+        metavar="HOST:PORT", help="Serve /healthz, /metrics (and the web pages) on HOST:PORT, e.g. "
              "127.0.0.1:9108.")] = None,
-    log_format: Annotated[str, typer.Option(help="human or json (same as the global "
-                                                 "option)")] = "",
+    log_format: Annotated[str, typer.Option(metavar="FORMAT", help="human or json (same "
+                                                                   "as the global option)")
+                          ] = "",
+    replace: Annotated[bool, typer.Option("--replace", help="If a daemon already runs with "
+                                          "this pid file, stop it and take over (default: "
+                                          "refuse, exit 2).")] = False,
 ) -> None:
     """Run the daemon: poll every source on its schedule and deliver alerts.
 
@@ -28,12 +36,28 @@ def run(
     from watcher.service.relaunch import relaunch_without_docstrings
 
     relaunch_without_docstrings()  # python -OO: watcher.service.relaunch says why
-    from watcher.service.schedule import Daemon
+    from watcher.service.pidfile import PidFile, pid_file_path
 
     if log_format:
         if log_format not in ("human", "json"):
             raise fail(f"--log-format {log_format!r}: use human or json")
         setup_logging(log_format, logging.getLogger().level == logging.DEBUG)
+    # First of all, before it migrates or loads anything: one daemon per pid file, or
+    # `watcher reload` would reach only one of two and the other would run on unseen.
+    settings = Settings()
+    pid_file = guarded(lambda: PidFile.claim(pid_file_path(settings), replace=replace,
+                                             stop_wait_s=settings.shutdown_grace_s + 10))
+    try:
+        _run_daemon(pid_file, http)
+    finally:
+        pid_file.release()
+
+
+def _run_daemon(pid_file: PidFile, http: str | None) -> None:
+    import logging
+
+    from watcher.service.schedule import Daemon
+
     # A schema upgrade runs in a child process: Alembic would stay resident for the
     # daemon's whole life (about 11 MB) for a few moments' work.
     runtime = guarded(lambda: load_runtime(isolated_migration=True))
@@ -57,7 +81,7 @@ def run(
             logging.getLogger("watcher.http").warning(
                 "web pages not served on %s without WATCHER_WEB_TOKEN; only /healthz and "
                 "/metrics", host)
-    asyncio.run(Daemon(runtime, http_socket=sock, web=web).run())
+    asyncio.run(Daemon(runtime, http_socket=sock, web=web, pid_file=pid_file).run())
 
 
 def reload() -> None:
@@ -75,34 +99,34 @@ def reload() -> None:
     out.print(f"asked the daemon (pid {pid}) to reload its configuration")
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; off loopback needs "
-                                           "WATCHER_WEB_TOKEN.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8080,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to bind; off loopback "
+                                      "needs WATCHER_WEB_TOKEN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port (0: any free one).")
+                    ] = 8080,
 ) -> None:
     """Serve the change log, facts, sources, Atom feed and JSON API on the web (read-only)."""
     import uvicorn
 
+    from watcher.service import http as http_endpoint
     from watcher.web import create_app
 
     settings = Settings()
-    if not is_loopback(host) and not settings.web_token:
+    if not 0 <= port <= 65535:
+        raise fail(f"--port {port}: use a TCP port, 0 to 65535")
+    if not http_endpoint.is_loopback(host) and not settings.web_token:
         raise fail(f"refusing to serve on {host}: set WATCHER_WEB_TOKEN to bind beyond "
                    "loopback (every request must then carry the token)")
     runtime = guarded(load_runtime)
-    out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)", markup=False,
-              highlight=False)
-    uvicorn.run(create_app(runtime.engine, token=settings.web_token), host=host, port=port,
-                log_level="warning")
+    # Bound before saying "serving": a port in use is one line here, not uvicorn's error
+    # after a message that said all was well.
+    try:
+        sock = http_endpoint.bind(host, port)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise fail(f"cannot serve on {host}:{port}: {reason}", 1) from None
+    address = http_endpoint.socket_address(sock)
+    out.print(f"serving on http://{address}/ (Ctrl-C to stop)", markup=False, highlight=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime.engine, token=settings.web_token),
+                                           log_level="warning"))
+    server.run(sockets=[sock])

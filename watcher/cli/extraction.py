@@ -23,8 +23,13 @@ GIA_READER = Reader(title="span#PRHeadlineSpan", body="span#pressrelease",
 
 def _read_target(target: str, runtime: Runtime) -> tuple[bytes, str, str]:
     path = Path(target)
+    if path.is_dir():
+        raise fail(f"{target}: a directory; give one saved page (a file) or an http(s) URL")
     if path.exists():
-        return path.read_bytes(), "", path.resolve().as_uri()
+        try:
+            return path.read_bytes(), "", path.resolve().as_uri()
+        except OSError as exc:
+            raise fail(f"{target}: cannot read it: {exc.strerror or exc}") from None
     if not target.startswith(("http://", "https://")):
         raise fail(f"{target}: no such file, and not an http(s) URL")
 
@@ -39,8 +44,10 @@ def _read_target(target: str, runtime: Runtime) -> tuple[bytes, str, str]:
 
 
 def extract(
-    target: Annotated[str, typer.Argument(help="A saved page (file) or an http(s) URL.")],
-    explain: Annotated[bool, typer.Option(help="Show the sentence and cue behind each fact.")
+    target: Annotated[str, typer.Argument(
+        metavar="PAGE", help="A saved page (file) or an http(s) URL.")],
+    explain: Annotated[bool, typer.Option("--explain",
+        help="Show the sentence and cue behind each fact.")
                        ] = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -86,13 +93,14 @@ def extract(
 
 
 def eval_command(
-    directory: Annotated[Path, typer.Argument(help="A directory of labelled pages "
-                                                   "(see docs/eval.md).")] = Path("tests/eval"),
+    directory: Annotated[Path, typer.Argument(
+        metavar="DIRECTORY", help="A directory of labelled pages (see docs/eval.md).")
+                         ] = Path("tests/eval"),
     part: Annotated[str | None, typer.Option(
-        help="Only this part: dev, test (real pages) or handmade.")] = None,
-    worst: Annotated[int, typer.Option(min=0, help="How many of the worst pages to list "
-                                                   "(dev and handmade only, unless --part "
-                                                   "test).")] = 5,
+        metavar="PART", help="Only this part: dev, test (real pages) or handmade.")] = None,
+    worst: Annotated[int, typer.Option(metavar="N", help="How many of the worst pages to list "
+                                                         "(dev and handmade only, unless "
+                                                         "--part test).")] = 5,
     json_output: JsonOption = False,
 ) -> None:
     """Score extraction on labelled pages: precision, recall and F1 per fact kind, amounts
@@ -101,8 +109,9 @@ def eval_command(
     from watcher.eval import PARTS, evaluate, floors_of, measures, verdict
 
     if part is not None and part not in PARTS:
-        raise typer.BadParameter(f"{part!r} is not a part (parts: {', '.join(PARTS)})",
-                                 param_hint="--part")
+        raise fail(f"--part {part!r}: not a part (parts: {', '.join(PARTS)})")
+    if worst < 0:
+        raise fail(f"--worst {worst}: give 0 or more")
 
     def work() -> Any:
         from watcher.extract import Gazetteer

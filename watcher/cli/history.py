@@ -14,6 +14,7 @@ from watcher.cli.common import (
     JsonOption,
     fail,
     guarded,
+    load_for_reading,
     load_runtime,
     out,
     print_json,
@@ -22,23 +23,30 @@ from watcher.cli.common import (
 )
 from watcher.config.common import parse_duration
 from watcher.diff.describe import describe_change
+from watcher.display import plural
+from watcher.models import ChangeType, FactKind
 from watcher.store import queries
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
 
 
 def log(
-    since: Annotated[str | None, typer.Option(help="Only changes newer than this, e.g. 7d.")
-                     ] = None,
-    kind: Annotated[str | None, typer.Option(help="funding, facility, organisation, figure")
-                    ] = None,
-    type_: Annotated[str | None, typer.Option("--type", help="new, changed, removed")] = None,
-    source: Annotated[str | None, typer.Option(help="Only changes from this source.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many changes.")] = 100,
+    since: Annotated[str | None, typer.Option(
+        metavar="DURATION", help="Only changes newer than this, e.g. 7d.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        metavar="KIND", help="funding, facility, organisation, figure")] = None,
+    type_: Annotated[str | None, typer.Option(
+        "--type", metavar="TYPE", help="new, changed, removed")] = None,
+    source: Annotated[str | None, typer.Option(
+        metavar="NAME", help="Only changes from this source.")] = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="At most this many changes.")] = 100,
     json_output: JsonOption = False,
 ) -> None:
     """Show the change log, newest first."""
-    runtime = guarded(load_runtime)
+    for option, value, allowed in (("--kind", kind, FactKind), ("--type", type_, ChangeType)):
+        if value is not None and value not in set(allowed):
+            raise fail(f"{option} {value!r}: use one of {', '.join(allowed)}")
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         entries = queries.change_log(session, since=since_option(since), kind=kind,
                                      change_type=type_, source=source, limit=limit)
@@ -48,9 +56,9 @@ def log(
     if not entries:
         out.print("no changes match (poll now with `watcher check`)", markup=False)
         return
-    table = Table("id", "detected (UTC)", "kind", "change", "sources", title="change log")
+    table = Table("id", "detected", "kind", "change", "sources", title="change log")
     for e in entries:
-        table.add_row(str(e.id), e.detected_at.strftime("%Y-%m-%d %H:%M"), e.kind,
+        table.add_row(str(e.id), when(e.detected_at), e.kind,
                       describe_change(e.type, e.name, e.before, e.after, e.current),
                       ", ".join(sorted({d.source for d in e.documents})))
     out.print(table)
@@ -58,7 +66,7 @@ def log(
 
 def show(change_id: int, json_output: JsonOption = False) -> None:
     """Show one change: before and after, evidence, sources and deliveries."""
-    runtime = guarded(load_runtime)
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         entry = queries.change(session, change_id)
     if entry is None:
@@ -69,20 +77,20 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
     summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
     out.print(f"#{entry.id} {summary}", markup=False, highlight=False)
     out.print(f"kind: {entry.kind}   key: {entry.fact_key}   "
-              f"detected: {entry.detected_at:%Y-%m-%d %H:%M} UTC", markup=False)
+              f"detected: {when(entry.detected_at)}", markup=False)
     out.print(f"evidence: “{entry.evidence}”", markup=False)
     for d in entry.documents:
         out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)
     for delivery in entry.deliveries:
         out.print(f"delivery #{delivery.id} {delivery.rule_id} -> {delivery.target}: "
-                  f"{delivery.status} ({delivery.attempts} attempts)"
+                  f"{delivery.status} ({plural(delivery.attempts, 'attempt')})"
                   + (f" last error: {delivery.last_error}" if delivery.last_error else ""),
                   markup=False)
 
 
 def sources_command(json_output: JsonOption = False) -> None:
     """List the sources with their health: last success, last error, failures, next due."""
-    runtime = guarded(load_runtime)
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         health = {h.name: h for h in source_store.health(session)}
     rows = [health[name] for name in runtime.sources if name in health]
@@ -98,7 +106,8 @@ def sources_command(json_output: JsonOption = False) -> None:
 
 
 def prune(
-    older_than: Annotated[str, typer.Option(help="Drop raw snapshots older than this.")] = "90d",
+    older_than: Annotated[str, typer.Option(metavar="DURATION",
+        help="Drop raw snapshots older than this.")] = "90d",
 ) -> None:
     """Drop old raw page snapshots and fetch logs; facts, changes and alerts stay."""
     try:

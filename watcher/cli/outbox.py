@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from watcher import store
-from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, when
+from watcher.cli.common import (
+    JsonOption,
+    Typer,
+    fail,
+    guarded,
+    load_for_reading,
+    load_runtime,
+    out,
+    print_json,
+    say,
+    when,
+)
+from watcher.display import plural
 from watcher.store import outbox as outbox_store
 from watcher.store.timeutil import utcnow
 
-outbox_app = typer.Typer(help="Inspect and retry notification deliveries.")
+if TYPE_CHECKING:
+    from watcher.delivery.dispatch import DispatchReport
+    from watcher.service.runtime import Runtime
+
+outbox_app = Typer(help="Inspect and retry notification deliveries.")
 
 
 @outbox_app.callback(invoke_without_command=True)
@@ -36,7 +53,7 @@ def outbox_list(
 ) -> None:
     """List deliveries, newest first."""
     status = "pending" if pending else "dead" if failed else None
-    runtime = guarded(load_runtime)
+    runtime = load_for_reading()
     with store.transaction(runtime.engine) as session:
         rows = outbox_store.listing(session, status)
     if json_output:
@@ -53,13 +70,45 @@ def outbox_list(
 
 @outbox_app.command("retry")
 def outbox_retry(
-    delivery_id: Annotated[int | None, typer.Argument()] = None,
+    delivery_id: Annotated[int | None, typer.Argument(metavar="ID")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every failed delivery.")] = False,
 ) -> None:
-    """Make a failed delivery (or all of them) due now."""
+    """Send a failed delivery (or all of them) again: now, or through the running daemon
+    when there is one (it holds the outbox; its next dispatch sends them)."""
     if delivery_id is None and not all_:
         raise fail("give a delivery id or --all")
-    runtime = guarded(load_runtime)
+    _retry(guarded(load_runtime), delivery_id)
+
+
+def _retry(runtime: Runtime, delivery_id: int | None) -> None:
+    from watcher.service.pidfile import pid_file_path, running_daemon
+
     with store.transaction(runtime.engine) as session:
+        if delivery_id is not None:
+            status = outbox_store.status_of(session, delivery_id)
+            if status is None:
+                raise fail(f"no delivery with id {delivery_id} (`watcher outbox` lists them)")
+            if status == outbox_store.SENT:
+                raise fail(f"delivery {delivery_id} was sent already; nothing to retry")
         count = outbox_store.retry(session, delivery_id, utcnow())
-    out.print(f"{count} deliveries queued again")
+    queued = plural(count, "delivery", "deliveries")
+    if not count:
+        say("no failed deliveries to retry")
+        return
+    daemon = running_daemon(pid_file_path(runtime.settings))
+    if daemon is not None:
+        say(f"{queued} queued again; the daemon (pid {daemon}) sends them at its next "
+            f"dispatch (every {runtime.settings.dispatch_every_s:g}s)")
+        return
+    from watcher.pipeline import dispatch_outbox
+
+    async def send_now() -> DispatchReport:
+        async with runtime.network():
+            return await dispatch_outbox(runtime, limit=max(count, 50))
+
+    report = asyncio.run(send_now())
+    say(f"{queued} queued again and sent now (no daemon running): {report.sent} sent, "
+        f"{report.failed} failed" + (f", {report.deferred} held for quiet hours"
+                                     if report.deferred else ""))
+    if report.failed:
+        raise typer.Exit(1)

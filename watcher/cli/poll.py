@@ -13,15 +13,20 @@ from rich.table import Table
 
 from watcher import store
 from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, user_errors
+from watcher.display import plural
 from watcher.store.timeutil import utcnow
 
 
 def check(
-    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        metavar="NAME", help="Only this source (repeatable).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Poll sources now, store what changed, send alerts, and print a summary. Exits 1
-    when a poll could not be stored (the database refused): nothing of it is counted."""
+    """Poll sources now, store what changed, send alerts, and print a summary.
+
+    Exit status: 0 when every source was polled, 1 when any source failed (its error is
+    in the summary; a poll the database refused to store is named first, and nothing of
+    it is counted), 2 for a mistake in the command or the configuration."""
     from watcher.pipeline import dispatch_outbox, poll_source
 
     runtime = guarded(load_runtime)
@@ -43,25 +48,35 @@ def check(
 
     reports, dispatch = asyncio.run(work())
     undelivered = dispatch if isinstance(dispatch, str) else None
-    sent, failed = (0, 0) if undelivered else (dispatch.sent, dispatch.failed)
+    sent, unsent = (0, 0) if undelivered else (dispatch.sent, dispatch.failed)
+    failed = [r for r in reports if r.error]
     if json_output:
         print_json({"sources": [_summary(r) for r in reports], "sent": sent,
-                    "failed": failed, "dispatch_error": undelivered})
+                    "failed": unsent, "dispatch_error": undelivered})
     else:
-        table = Table("source", "requests", "304", "documents", "facts", "changes",
-                      "alerts", "error", title="poll summary")
+        table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
+                      "error", title="poll summary")
         for r in reports:
             table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
                           str(r.facts), str(r.changes), str(r.alerts), r.error or "")
         out.print(table)
-        out.print(f"deliveries sent: {sent}, failed: {failed}")
+        out.print(f"deliveries sent: {sent}, failed: {unsent}")
     unstored = [r for r in reports if r.incomplete]
-    if unstored:
+    if unstored:  # the database's trouble first: it is no one source's
         more = f" (and {len(unstored) - 1} more sources)" if len(unstored) > 1 else ""
         raise fail(f"{unstored[0].source}: the poll could not be stored: "
                    f"{unstored[0].incomplete}{more}", 1)
     if undelivered:
         raise fail(f"the outbox could not be sent: database error: {undelivered}", 1)
+    if failed:
+        from watcher.fetch.client import unreachable
+
+        if len(failed) == len(reports) and all(unreachable(r.error or "") for r in failed):
+            raise fail(f"no source's host could be reached ({plural(len(failed), 'source')}: "
+                       "name not found, refused or no route): is this machine offline, or "
+                       "does it need a proxy?", 1)
+        raise fail(f"{plural(len(failed), 'source')} of {len(reports)} failed: "
+                   + ", ".join(r.source for r in failed), 1)
 
 
 def _summary(report: Any) -> dict[str, Any]:
@@ -80,14 +95,15 @@ def _day_option(name: str, value: str | None) -> date | None:
 
 
 def backfill(
-    source: Annotated[str, typer.Option(help="gia (both languages) or one daily-index "
+    source: Annotated[str, typer.Option(metavar="NAME",
+        help="gia (both languages) or one daily-index "
                                              "source, e.g. gia-daily-index-en.")],
-    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")],
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: "
+    since: Annotated[str, typer.Option(metavar="DAY", help="First day, YYYY-MM-DD.")],
+    until: Annotated[str | None, typer.Option(metavar="DAY", help="Last day, YYYY-MM-DD (default: "
                                                    "yesterday, Hong Kong time).")] = None,
     alert: Annotated[bool, typer.Option("--alert", help="Send alerts for what it finds "
                                                         "(default: history only).")] = False,
-    max_days: Annotated[int | None, typer.Option(min=1, help="Stop after this many days "
+    max_days: Annotated[int | None, typer.Option(metavar="DAYS", help="Stop after this many days "
                                                              "(run again to go on).")] = None,
 ) -> None:
     """Read the daily press-release archive day by day, politely, to build history.
@@ -97,6 +113,8 @@ def backfill(
     from watcher.pipeline import dispatch_outbox
     from watcher.service import backfill as backfill_module
 
+    if max_days is not None and max_days < 1:
+        raise fail(f"--max-days {max_days}: give 1 or more")
     first = _day_option("--since", since)
     assert first is not None
     last = _day_option("--until", until) or (

@@ -33,10 +33,14 @@ logs and the outbox; ``Target.url`` is the full URL and is kept out of ``repr``.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -81,9 +85,12 @@ def parse_target_urls(value: str) -> list[Target]:
     urls: list[str] = parse_urls(value)  # type: ignore[no-untyped-call]
     prepare_apprise(urls)
     for number, url in enumerate(urls, start=1):
-        service = apprise.Apprise.instantiate(url)
+        with _apprise_reasons() as reasons:
+            service = apprise.Apprise.instantiate(url)
         if service is None:
-            errors.append(ConfigError(_refused(number, url), SETTING))
+            why = _why(reasons, url)
+            errors.append(ConfigError(_refused(number, url) + (f": {why}" if why else ""),
+                                      SETTING))
         else:
             targets.append(_target(service, url))
     raise_all(errors)
@@ -170,6 +177,40 @@ def _refused(number: int, url: str) -> str:
     match = _SCHEME.match(url)
     scheme = match.group(1).lower() if match else "no scheme"
     return f"target {number} ({scheme}): Apprise cannot use this URL"
+
+
+@contextmanager
+def _apprise_reasons() -> Iterator[list[str]]:
+    """What Apprise says (warnings and errors) while it looks at a URL: its reason for
+    refusing one goes into watcher's own message instead of a log line before it."""
+    reasons: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            reasons.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("apprise")
+    logger.addHandler(handler)
+    try:
+        yield reasons
+    finally:
+        logger.removeHandler(handler)
+
+
+def _why(reasons: list[str], url: str) -> str:
+    """Apprise's reasons, without those that repeat the URL (in its own masked form, which
+    still shows parts of it) and without anything of the URL's user or password."""
+    parts = urlsplit(url)
+    secrets = [s for s in (parts.username, parts.password) if s and len(s) >= 3]
+    kept = []
+    for reason in reasons:
+        if "://" in reason:
+            continue
+        for secret in secrets:
+            reason = reason.replace(secret, "****")
+        kept.append(reason.replace("~", "").strip().rstrip(":. ").strip())
+    return "; ".join(dict.fromkeys(kept))
 
 
 def _target(service: Any, url: str) -> Target:

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from watcher import store
 from watcher.delivery.fold import plan
 from watcher.delivery.pace import interval_for
+from watcher.display import plural
 from watcher.store import outbox
 from watcher.store.outbox import Delivery
 from watcher.store.queries import DocumentRef, change_documents
@@ -104,6 +105,7 @@ async def dispatch(rt: Runtime, *, limit: int = 50, now: datetime | None = None,
         if result.ok:
             report.messages += 1
         else:
-            log.warning("%s message to %s (%d deliveries) failed: %s", message.kind,
-                        message.target, len(message.delivery_ids), result.error)
+            log.warning("%s message to %s (%s) failed: %s", message.kind, message.target,
+                        plural(len(message.delivery_ids), "delivery", "deliveries"),
+                        result.error)
     return report

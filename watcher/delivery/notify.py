@@ -20,7 +20,6 @@ message is stripped of the URL's secrets before it leaves this module.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
     import apprise
     from rich.console import Console
 
-# The name its log lines have always carried (the module was watcher/notify.py).
-log = logging.getLogger("watcher.notify")
 
 BodyFormat = Literal["html", "markdown", "text"]
 MAX_ERROR_CHARS = 300
@@ -151,7 +148,8 @@ def send(
             error = _failure(result, target.url)
     except Exception as exc:  # the outbox must record the failure, whatever it was
         error = _one_line(redact(f"{type(exc).__name__}: {exc}", target.url))
-    log.warning("sending to %s failed: %s", target.name, error)
+    # Not logged here: the caller reports it once (the dispatcher's log line, the outbox
+    # row, notify-test's output), and Apprise's own lines stay off the console (logs.py).
     return SendResult(False, error)
 
 

@@ -72,6 +72,17 @@ class FetchPolicy:
             raise ValueError("delays must not be negative")
 
 
+# How a request that never reached its server reads in a FetchResult's error (the
+# messages of _convert below): `watcher check` tells "offline?" from sites failing.
+UNREACHABLE = ("host name not found", "connection refused", "connection failed",
+               "connect timed out")
+
+
+def unreachable(error: str) -> bool:
+    """Whether an error says the host was never reached (no DNS, refused, no route)."""
+    return any(marker in error for marker in UNREACHABLE)
+
+
 class _Failure(Exception):
     """One attempt failed; ``retry`` says whether another attempt may help."""
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, get_args
 
+from watcher.display import hk_time
 from watcher.models import Change, ChangeType, Document, Fact
 from watcher.rules.render import format_hkd, format_status
 
@@ -222,7 +223,8 @@ def template_context(rule: RuleInfo, event: Event) -> dict[str, Any]:
         page={
             "title": event.title,
             "url": event.url,
-            "published": event.published.isoformat() if event.published else "",
+            # For people: alerts show Hong Kong time, as every page watcher reads does.
+            "published": hk_time(event.published) if event.published else "",
             "language": event.language or "",
         },
         source={

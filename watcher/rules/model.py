@@ -21,11 +21,19 @@ newline -- write ``{% endif +%}`` there. Filters: ``hkd`` (amount in words), ``s
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
+from jinja2 import (
+    StrictUndefined,
+    Template,
+    TemplateAssertionError,
+    TemplateError,
+    TemplateSyntaxError,
+    meta,
+)
 from pydantic import (
     ConfigDict,
     Field,
@@ -63,6 +71,9 @@ ENVIRONMENT = RuleEnvironment(
 )
 ENVIRONMENT.filters["hkd"] = format_hkd
 ENVIRONMENT.filters["status"] = format_status
+# Named in "no filter named ..." errors: watcher's own first, then Jinja's built-ins.
+OWN_FILTERS = ("hkd", "status")
+FILTER_NAMES = (*OWN_FILTERS, *sorted(set(ENVIRONMENT.filters) - set(OWN_FILTERS)))
 
 DEFAULT_BODY = """\
 {% if fact %}
@@ -215,13 +226,26 @@ def compile_template(text: str) -> Template:
         ) from None
     except RecursionError:  # thousands of nested brackets
         raise ValueError("template nests too deeply") from None
-    unknown = sorted(meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES)
+    try:
+        # Filters and tests are looked up when the tree compiles, not when it parses.
+        template = ENVIRONMENT.from_string(tree)
+        unknown = sorted(meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES)
+    except TemplateAssertionError as exc:
+        raise ValueError(_assertion_message(exc)) from None
     if unknown:
         raise ValueError(
             f"unknown template variable {unknown[0]!r} "
             f"(known: {', '.join(sorted(TEMPLATE_VARIABLES))})"
         )
-    return ENVIRONMENT.from_string(text)
+    return template
+
+
+def _assertion_message(exc: TemplateAssertionError) -> str:
+    missing = re.fullmatch(r"No filter named '(.+)'\.?", exc.message or "")
+    if missing:
+        return (f"no filter named {missing.group(1)!r} (filters: {', '.join(FILTER_NAMES)}; "
+                f"template line {exc.lineno})")
+    return f"template error: {exc.message} (template line {exc.lineno})"
 
 
 class _AnyAttributes(dict[str, Any]):

@@ -34,6 +34,7 @@ Failures are one line each, ``file:line:col: test 'name' step N: ...``.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,8 +153,11 @@ def compare(expected: Sequence[ExpectedAlert], raised: Sequence[RaisedAlert]) ->
 
 
 def _resolve(base: Path, value: str) -> Path:
+    """``value`` relative to ``base``, written the short way: messages name the rule files
+    as ``rules/new-funding.yaml``, not ``rules/tests/../new-funding.yaml``. (normpath, not
+    resolve(): a relative path stays relative and a symlink is not followed.)"""
     path = Path(value)
-    return path if path.is_absolute() else base / path
+    return path if path.is_absolute() else Path(os.path.normpath(base / path))
 
 
 class _Run:

@@ -59,15 +59,22 @@ def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
 
 def bind(host: str, port: int) -> socket.socket:
     """Listen before the daemon starts, so a taken port fails at once with a clear error."""
+    host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.create_server((host, port), family=family)
+
+
+def socket_address(sock: socket.socket) -> str:
+    """``host:port`` of a bound socket (the real port when 0 was asked for)."""
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def check_database(engine: Engine) -> str:
@@ -138,21 +145,23 @@ class _Server(uvicorn.Server):
 class HttpServer:
     """uvicorn on an already bound socket, as a task of the running loop."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
+    def __init__(self, app: ASGIApp, sock: socket.socket, web: bool = False) -> None:
         config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1)
         self.server = _Server(config)
         self.sock = sock
+        self.web = web  # the web pages are served too (said in the start-up line)
         self.task: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
-        host, port = self.sock.getsockname()[:2]
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return socket_address(self.sock)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
-        log.info("serving /healthz and /metrics on http://%s/", self.address)
+        log.info("health http://%(a)s/healthz, metrics http://%(a)s/metrics%(web)s",
+                 {"a": self.address, "web": f", web pages http://{self.address}/"
+                  if self.web else ""})
 
     async def stop(self, timeout: float = 3.0) -> None:
         if self.task is None:

@@ -71,3 +71,11 @@ def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("aiohttp", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Apprise logs each failure itself ("Connection error while submitting email"), before
+    # and beside watcher's own report of it (delivery.notify takes the reason from the
+    # send's result). Its lines reach the console only with --verbose; a handler of its own
+    # keeps logging's last-resort handler from printing them anyway.
+    apprise = logging.getLogger("apprise")
+    apprise.propagate = verbose
+    if not any(isinstance(h, logging.NullHandler) for h in apprise.handlers):
+        apprise.addHandler(logging.NullHandler())

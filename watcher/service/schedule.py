@@ -22,12 +22,13 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import store
+from watcher.display import plural
 from watcher.errors import ConfigError
 from watcher.fetch.poll import PollReport
 from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.service.cadence import TIMEZONE, trigger_for
 from watcher.service.memory import release_free_memory, tune_malloc
-from watcher.service.pidfile import pid_file_path, remove_pid, write_pid
+from watcher.service.pidfile import PidFile, pid_file_path
 from watcher.service.runtime import Runtime
 from watcher.store import sources as source_store
 from watcher.store.timeutil import utcnow
@@ -60,8 +61,11 @@ def first_run(name: str, every: timedelta, due: datetime | None, now: datetime,
 class Daemon:
     def __init__(self, runtime: Runtime, *, dispatch_every: timedelta | None = None,
                  spread: timedelta | None = None, http_socket: socket.socket | None = None,
-                 web: ASGIApp | None = None) -> None:
+                 web: ASGIApp | None = None, pid_file: PidFile | None = None) -> None:
         settings = runtime.settings
+        # `watcher run` claims the pid file before it loads anything (one daemon per
+        # file); a Daemon started some other way claims it when it runs.
+        self.pid_file = pid_file
         self.runtime = runtime
         self.dispatch_every = dispatch_every or timedelta(seconds=settings.dispatch_every_s)
         self.spread = spread if spread is not None else timedelta(
@@ -151,7 +155,7 @@ class Daemon:
                 None, now)
             self.scheduler.add_job(self._poll, trigger, args=[name], id=f"source:{name}",
                                    name=name, replace_existing=True, next_run_time=first)
-        log.info("scheduled %d sources", len(wanted))
+        log.info("scheduled %s", plural(len(wanted), "source"))
 
     def reload(self) -> None:
         try:
@@ -169,15 +173,27 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        pid_file = pid_file_path(self.runtime.settings)
-        write_pid(pid_file)
+        pid_file = self.pid_file or PidFile.claim(pid_file_path(self.runtime.settings))
         try:
             await self._serve()
         finally:
-            remove_pid(pid_file)
+            pid_file.release()
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
         log.info("stopped")
+
+    def _say_what_runs(self, server: object) -> None:
+        """Where the database is, what was loaded, where alerts and health go: what an
+        operator checks first when a daemon seems to do nothing."""
+        rt = self.runtime
+        targets = (f"alerts to {plural(len(rt.targets), 'target')}" if rt.targets else
+                   "no targets: alerts go to the console (set WATCHER_NOTIFY)")
+        log.info("watcher running as %s: %s, %s; %s; database %s", rt.owner,
+                 plural(len(rt.sources), "source"), plural(len(rt.rules), "rule"), targets,
+                 rt.engine.url.render_as_string(hide_password=True))
+        if server is None:
+            log.info("no health or metrics endpoint (`watcher run --http 127.0.0.1:9108` "
+                     "serves /healthz and /metrics)")
 
     async def _serve(self) -> None:
         server = None
@@ -187,7 +203,7 @@ class Daemon:
             server = HttpServer(create_http_app(self.runtime.engine, self.runtime.metrics,
                                                 lambda: self.running, self.web,
                                                 self.runtime.poll_failures.names),
-                                self.http_socket)
+                                self.http_socket, web=self.web is not None)
         async with self.runtime.network():
             self.schedule_sources()
             self.scheduler.add_job(self._dispatch, IntervalTrigger(
@@ -196,8 +212,7 @@ class Daemon:
             self.scheduler.start()
             if server is not None:
                 server.start()
-            log.info("watcher running as %s with %d sources", self.runtime.owner,
-                     len(self.runtime.sources))
+            self._say_what_runs(server)
             await self.stopping.wait()
             log.info("stopping: no new polls; waiting up to %.0fs for %d in flight",
                      self.shutdown_grace_s, len(self.in_flight))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # this, then twice as long each time, up to an hour or the source's interval.
     poll_retry_s: float = Field(default=30.0, gt=0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return check_database_url(value)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -93,11 +98,39 @@ class Settings(BaseSettings):
         )
 
 
+# The databases watcher is built and tested for, and the driver each URL form needs.
+DATABASE_EXAMPLES = "sqlite:///path/watcher.db or postgresql+psycopg://user@host/db"
+
+
+def check_database_url(value: str) -> str:
+    """The URL, if SQLAlchemy can parse it and names SQLite or PostgreSQL through a driver
+    that is installed; else ValueError with a message that never repeats the URL (it may
+    hold a password). Its driver is imported here, so a URL naming one that is not
+    installed (``postgresql+psycopg2://``) is this one line, not a traceback later."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"not a database URL: use {DATABASE_EXAMPLES}") from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"{backend} databases are not supported: use {DATABASE_EXAMPLES}")
+    try:
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError):
+        raise ValueError(f"the driver {url.drivername!r} is not installed: use "
+                         f"{DATABASE_EXAMPLES}") from None
+    return value
+
+
 def settings_problems(exc: ValidationError) -> str:
     """One line per invalid setting, named as the environment and watcher.toml spell it.
     Never the value: a URL setting may carry a password."""
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
         name = "_".join(str(part) for part in error["loc"])
-        lines.append(f"WATCHER_{name.upper()} (or {name} in watcher.toml): {error['msg']}")
+        message = error["msg"].removeprefix("Value error, ")  # pydantic's, for our checks
+        lines.append(f"WATCHER_{name.upper()} (or {name} in watcher.toml): {message}")
     return "\n".join(lines)

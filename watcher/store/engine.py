@@ -149,17 +149,46 @@ def upgrade(engine: Engine) -> None:
 def _at_head(engine: Engine) -> bool:
     try:
         return schema_is_current(engine)
-    except SQLAlchemyError as exc:
-        raise migration_error(exc, engine.url) from exc
+    except SQLAlchemyError as exc:  # nothing migrated yet: the database did not answer
+        raise _cannot("open", exc, engine.url) from exc
 
 
 def migration_error(exc: Exception, url: URL | None = None) -> StoreError:
-    """The one wording of a failed migration, in this process or the child's; a database
-    that cannot be reached says so, in one line (watcher.store.failure)."""
-    text = describe(exc, url)
-    if text.startswith("cannot connect"):
-        return StoreError(text)
-    return StoreError(f"cannot migrate the database: {text}")
+    """The one wording of a failed migration, in this process or the child's."""
+    return _cannot("migrate", exc, url)
+
+
+def _cannot(what: str, exc: Exception, url: URL | None) -> StoreError:
+    """One line (watcher.store.failure): a database that cannot be reached says so
+    alike whatever was being done, a refused port as a server that never answers."""
+    problem = describe(exc, url)
+    if problem.startswith("cannot connect"):
+        return StoreError(problem)
+    return StoreError(f"cannot {what} the database: {problem}")
+
+
+def check_readable(engine: Engine) -> None:
+    """Raise StoreError unless the database answers and holds watcher's newest schema.
+    For the commands that only read (``watcher log``, ``show``, ``sources``, ``outbox``):
+    they neither create a database nor migrate one, so they say what to run instead."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and not _in_memory(url) and url.database \
+            and not url.database.startswith("file:") and not Path(url.database).exists():
+        raise StoreError(f"no database yet at {url.database}: `watcher init` creates it, "
+                         "`watcher check` polls the sources now")
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                raise StoreError("the database holds no watcher tables yet: run `watcher "
+                                 "init` (or `watcher check`, which polls the sources too)")
+            versions = [row[0] for row in connection.execute(
+                text("SELECT version_num FROM alembic_version"))]
+    except SQLAlchemyError as exc:
+        raise _cannot("open", exc, url) from exc
+    if versions != [SCHEMA_HEAD]:
+        found = ", ".join(versions) or "none"
+        raise StoreError(f"the database's schema is at revision {found}, this watcher reads "
+                         f"{SCHEMA_HEAD}: run `watcher init` to upgrade it")
 
 
 def schema_is_current(engine: Engine) -> bool:

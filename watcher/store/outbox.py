@@ -160,6 +160,12 @@ def retry(session: Session, delivery_id: int | None, now: datetime) -> int:
     return len(rows)
 
 
+def status_of(session: Session, delivery_id: int) -> str | None:
+    """The delivery's status (pending, sent, dead), or None when there is no such id."""
+    row = session.get(OutboxRow, delivery_id)
+    return None if row is None else row.status
+
+
 def listing(session: Session, status: str | None = None, limit: int = 200) -> list[Delivery]:
     query = select(OutboxRow).order_by(col(OutboxRow.id).desc()).limit(limit)
     if status is not None:

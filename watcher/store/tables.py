@@ -1,6 +1,7 @@
 """The database schema, as SQLModel tables. Nothing outside ``watcher.store`` imports this.
 
-Times are stored in UTC. Amounts are BIGINT: HK$10 billion does not fit in 32 bits.
+Times are stored in UTC, whatever offset they come with (``UTCDateTime``). Amounts
+are BIGINT: HK$10 billion does not fit in 32 bits.
 Page bodies are kept once per distinct content (``snapshot``, keyed by SHA-256 and
 zlib-compressed), so a page polled a thousand times unchanged costs one row.
 """
@@ -11,15 +12,36 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from watcher.store.timeutil import as_utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware column that means the same instant on every database.
+
+    PostgreSQL's timestamptz keeps the instant by itself. SQLite has no such type:
+    SQLAlchemy writes the wall-clock digits and drops the offset, so a feed date of
+    14:15 +08:00 came back as 14:15 UTC, eight hours late. Values are turned into UTC
+    before they are written and read back as UTC (aware) on both."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)  # a naive value is already UTC (utcnow() or read back)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
 
 
 def _utc() -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 def _utc_required() -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class SourceRow(SQLModel, table=True):
@@ -147,7 +169,7 @@ class ChangeRow(SQLModel, table=True):
     document_id: int | None = Field(default=None, foreign_key="document.id")
     source_id: int | None = Field(default=None, foreign_key="source.id")
     detected_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+        sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
 
 

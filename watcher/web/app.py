@@ -138,7 +138,7 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     app = FastAPI(title="watcher", version=__version__,
                   description="Read-only change log of funds, facilities and organisations "
                               "that watcher found on official Hong Kong pages.",
-                  docs_url="/api/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.templates = template_environment()
     if token:
@@ -149,4 +149,25 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     app.include_router(pages.router)
     app.include_router(feed.router)
     app.include_router(api.router)
+    _offline_docs(app)
     return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from the installed swagger-ui-bundle-v2, not FastAPI's
+    default CDN, so the page renders on a machine with no internet (watcher is often run
+    on one). Its assets are served under ``/api/docs/assets/``."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    assets = "/api/docs/assets"
+    app.mount(assets, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="watcher API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon-32x32.png")

@@ -8,9 +8,10 @@ message names the choices, shown on the page with status 400.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from watcher.display import HONG_KONG
 from watcher.models import ChangeType, FactKind
 from watcher.store.webqueries import ChangeFilter
 
@@ -70,12 +71,13 @@ def parse_day(name: str, value: str) -> date | None:
 def to_filter(kind: str | None = None, change_type: str | None = None,
               source: str | None = None, day_from: date | None = None,
               day_to: date | None = None, text: str | None = None) -> ChangeFilter:
-    """The store's filter; ``day_to`` is inclusive (the whole day, UTC). A range that ends
-    before it starts is not an error here: it simply matches nothing (the API's answer)."""
-    since = datetime.combine(day_from, time.min, UTC) if day_from else None
+    """The store's filter; days are Hong Kong days, as the pages show times, and
+    ``day_to`` is inclusive (the whole day). A range that ends before it starts is not an
+    error here: it simply matches nothing (the API's answer)."""
+    since = datetime.combine(day_from, time.min, HONG_KONG) if day_from else None
     until = None
     if day_to:
-        until = datetime.combine(day_to, time.min, UTC) + timedelta(days=1)
+        until = datetime.combine(day_to, time.min, HONG_KONG) + timedelta(days=1)
     return ChangeFilter(
         kind=_choice("kind", kind or "", KINDS),
         change_type=_choice("type", change_type or "", CHANGE_TYPES),

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from watcher.diff.describe import describe_change
+from watcher.display import hk_time
 from watcher.rules.render import format_hkd, format_status
 from watcher.web.links import evidence_url, safe_url
 
@@ -16,9 +17,8 @@ LANGUAGES = {"en": "English", "zh": "中文"}
 
 
 def when(value: datetime | None, with_time: bool = True) -> str:
-    if value is None:
-        return "–"
-    return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+    """Hong Kong time, marked HKT (a date alone is the Hong Kong date)."""
+    return hk_time(value, with_time, empty="–")
 
 
 def value_text(field: str, value: Any) -> str:
