@@ -14,7 +14,8 @@ which goes first.
 
 watcher runs ``python -m watcher check --json`` (fetch, read, extract, diff, store, rules,
 outbox, delivery to a local SMTP server) with politeness off for the loopback host:
-WATCHER_PER_HOST_DELAY_S=0, WATCHER_PER_HOST_CONCURRENCY=16, WATCHER_OBEY_ROBOTS=false.
+WATCHER_PER_HOST_DELAY_S=0, WATCHER_PER_HOST_CONCURRENCY=16, WATCHER_OBEY_ROBOTS=false,
+and WATCHER_FETCH_ALLOW=127.0.0.0/8 (watcher fetches only public addresses by default).
 urlwatch has no such limits. urlwatch is installed into bench/.venv-urlwatch from the
 package index on first use, and runs one url job per page, reporters off.
 
@@ -58,6 +59,8 @@ POLITENESS_OFF = {
     "WATCHER_PER_HOST_CONCURRENCY": str(CONCURRENCY),
     "WATCHER_OBEY_ROBOTS": "false",
 }
+# The page server is on loopback, which watcher refuses to fetch unless allowed.
+LOOPBACK_ALLOWED = {"WATCHER_FETCH_ALLOW": "127.0.0.0/8"}
 SMTP_USER, SMTP_PASSWORD = "bench", "bench-password"
 RUN_TIMEOUT_S = 900.0
 
@@ -206,6 +209,7 @@ class WatcherRun:
             "WATCHER_RULES_DIR": str(REPO / "rules"),
             "WATCHER_NOTIFY": notify,
             **POLITENESS_OFF,
+            **LOOPBACK_ALLOWED,
         }
         self.runs = 0
 
@@ -411,7 +415,8 @@ def latency_probe(mailbox: Mailbox, notify: str, root: Path, changes: int = 20) 
         settings = Settings(database_url=f"sqlite:///{work / 'watcher.db'}",
                             sources_dir=sources, rules_dir=REPO / "rules", notify=notify,
                             per_host_delay_s=0, per_host_concurrency=CONCURRENCY,
-                            obey_robots=False)
+                            obey_robots=False,
+                            fetch_allow=LOOPBACK_ALLOWED["WATCHER_FETCH_ALLOW"])
         runtime = Runtime.load(settings)
         runtime.init_database()
         source = runtime.sources["probe"]
@@ -453,7 +458,9 @@ def print_table(results: list[Measure], latencies: list[float] | None) -> None:
     console = Console(width=200)
     console.print(
         "Politeness off for the loopback host (urlwatch has none): "
-        + ", ".join(f"{k}={v}" for k, v in POLITENESS_OFF.items()))
+        + ", ".join(f"{k}={v}" for k, v in POLITENESS_OFF.items())
+        + "; loopback allowed: "
+        + ", ".join(f"{k}={v}" for k, v in LOOPBACK_ALLOWED.items()))
     table = Table("N", "round", "tool", "wall s", "CPU s", "peak RSS MB", "requests",
                   "conditional", "304", "MB received", "pages parsed", "store MB",
                   "growth MB", "note",

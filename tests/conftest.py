@@ -1,4 +1,5 @@
-"""Shared fixtures: a database URL for SQLite (always) and PostgreSQL (when reachable).
+"""Shared fixtures: a database URL for SQLite (always) and PostgreSQL (when reachable),
+and loopback allowed for fetching in every test.
 
 PostgreSQL tests get a fresh database each, created on the server at 127.0.0.1:5432 and
 dropped afterwards. Under CI (CI=true) an unreachable server is an error, not a skip:
@@ -15,7 +16,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.helpers.http_server import LOOPBACK_ALLOW
+
 PG_ADMIN = os.environ.get("WATCHER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test servers listen on 127.0.0.1, which watcher refuses to fetch by default
+    (watcher.fetch.address). Every test allows loopback as a local deployment would,
+    with WATCHER_FETCH_ALLOW; the tests of the refusal take it away again."""
+    monkeypatch.setenv("WATCHER_FETCH_ALLOW", LOOPBACK_ALLOW)
 
 
 def _pg_reachable() -> bool:

@@ -7,7 +7,7 @@
     ├── StoreError         the database refused or is unreachable
     └── NotifyError        a notification target URL is invalid or a send failed
 
-Foreign exceptions (aiohttp, SQLAlchemy, yaml, Apprise) are converted at the module that
+Foreign exceptions (httpx2, SQLAlchemy, yaml, Apprise) are converted at the module that
 talks to the library, so the rest of the code only ever catches these.
 """
 

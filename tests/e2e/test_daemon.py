@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.helpers.daemon import (
@@ -92,18 +92,18 @@ def test_http_health_metrics_and_json_logs_without_secrets(
     assert address, daemon.log()
     base = f"http://{address.group(1)}"
 
-    health = httpx.get(f"{base}/healthz", timeout=5)
+    health = httpx2.get(f"{base}/healthz", timeout=5)
     assert health.status_code == 200 and health.json()["database"] == "ok"
     wait_until(lambda: 'watcher_deliveries_total{status="sent"} 1.0'
-               in httpx.get(f"{base}/metrics", timeout=5).text, 10, "the sent delivery metric")
-    metrics = httpx.get(f"{base}/metrics", timeout=5).text
+               in httpx2.get(f"{base}/metrics", timeout=5).text, 10, "the sent delivery metric")
+    metrics = httpx2.get(f"{base}/metrics", timeout=5).text
     assert 'watcher_polls_total{result="ok",source="alpha"} 1.0' in metrics
     assert 'watcher_changes_total{source="alpha"} 1.0' in metrics
     assert 'watcher_fetch_seconds_count{source="alpha"} 1.0' in metrics
     assert 'watcher_outbox_depth{status="sent"} 1.0' in metrics
     assert re.search(r'watcher_last_success_timestamp_seconds\{source="alpha"\} 1\.\d+e\+09',
                      metrics)
-    assert httpx.get(f"{base}/", timeout=5).status_code == 200  # the web pages, mounted
+    assert httpx2.get(f"{base}/", timeout=5).status_code == 200  # the web pages, mounted
 
     daemon.send(signal.SIGTERM)
     assert daemon.wait_exit(10) == 0

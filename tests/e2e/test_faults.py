@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.helpers.daemon import (
@@ -238,11 +238,11 @@ def test_read_only_database_fails_the_poll_then_the_retry_delivers_once(
     daemon = DaemonProcess.start(env, tmp_path / "daemon.log",
                                  run_args=("--http", "127.0.0.1:0"))
     daemons.append(daemon)
-    daemon.wait_for_log("serving /healthz")
+    daemon.wait_for_log("health http://")
     address = re.search(r"http://(127\.0\.0\.1:\d+)/", daemon.log())
     assert address, daemon.log()
     base = f"http://{address.group(1)}"
-    assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+    assert httpx2.get(f"{base}/healthz", timeout=10).status_code == 200
 
     wait_until(lambda: site.hits["/p/0.htm"] == 1, 30, "the poll to fetch its pages")
     files = [p for p in (database, Path(f"{database}-wal")) if p.exists()]
@@ -251,19 +251,19 @@ def test_read_only_database_fails_the_poll_then_the_retry_delivers_once(
     gate.set()
 
     daemon.wait_for_log("database error")
-    health = httpx.get(f"{base}/healthz", timeout=10)
+    health = httpx2.get(f"{base}/healthz", timeout=10)
     assert health.status_code == 503, health.text
     assert health.json()["database"] != "ok"
     assert health.json()["unstored_polls"] == ["news"]
     daemon.wait_for_log("trying the poll again", count=2)  # retried, and failed again
-    metrics = httpx.get(f"{base}/metrics", timeout=10).text
+    metrics = httpx2.get(f"{base}/metrics", timeout=10).text
     assert re.search(r'watcher_polls_unstored_total\{source="news"\} [2-9]', metrics), metrics
     assert smtp.messages == []
 
     _chattr("-i", *files)
     immutable.clear()
     wait_until(lambda: set(smtp.subjects()) >= expected, 60, "the 30 alerts after recovery")
-    wait_until(lambda: httpx.get(f"{base}/healthz", timeout=10).status_code == 200, 20,
+    wait_until(lambda: httpx2.get(f"{base}/healthz", timeout=10).status_code == 200, 20,
                "/healthz to say ok again")
     daemon.send(signal.SIGTERM)
     assert daemon.wait_exit(10) == 0

@@ -10,7 +10,6 @@ file and PostgreSQL), and a real SMTP server receiving Apprise's email.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from string import Template
 
 import pytest
 
-from tests.helpers.http_server import LocalServer, Reply
+from tests.helpers.http_server import LocalServer, Reply, child_env
 from tests.helpers.smtp_server import PASSWORD, SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +93,7 @@ follow:
   drop: ["div.mB15.f15"]
 """)
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+        **child_env(),
         "WATCHER_DATABASE_URL": database_url,
         "WATCHER_SOURCES_DIR": str(sources),
         "WATCHER_RULES_DIR": str(REPO / "rules"),

@@ -10,7 +10,6 @@ baseline knows) must be stored once with all three documents linked, and mailed 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.e2e.test_poll_to_email import watcher
 from tests.helpers.catalogue import FIXTURES, Site
-from tests.helpers.http_server import LocalServer
+from tests.helpers.http_server import LocalServer, child_env
 from tests.helpers.smtp_server import SmtpServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,7 +49,7 @@ def env(tmp_path: Path, site: LocalServer, smtp: SmtpServer, database_url: str
             text = text.replace(host, site.base_url)
         (sources / name).write_text(text, encoding="utf-8")
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+        **child_env(),
         "WATCHER_DATABASE_URL": database_url,
         "WATCHER_SOURCES_DIR": str(sources),
         "WATCHER_RULES_DIR": str(REPO / "rules"),

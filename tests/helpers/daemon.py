@@ -12,7 +12,6 @@ counts the "Amount changed" emails.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.http_server import Reply
+from tests.helpers.http_server import Reply, child_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +57,7 @@ def daemon_env(tmp_path: Path, database_url: str, notify: str, **extra: str) -> 
     sources = tmp_path / "sources"
     sources.mkdir(parents=True, exist_ok=True)
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+        **child_env(),
         "WATCHER_DATABASE_URL": database_url,
         "WATCHER_SOURCES_DIR": str(sources),
         "WATCHER_RULES_DIR": str(REPO / "rules"),

@@ -8,16 +8,20 @@
         s.requests                  # each request seen: method, path, headers, arrival time
 
 A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow,
-huge, or held until the test opens its ``gate``), or a list of those served in turn (the
-last one repeats), e.g. ``[Reply(503), Reply(200, body=b"ok")]`` for retry tests. Replies
-carrying an ``ETag`` or ``Last-Modified`` header answer matching ``If-None-Match`` /
-``If-Modified-Since`` with 304. Unknown paths get 404. Routes match the path without its
-query, unless a route names the exact path and query (``"/page.php?id=7"``). Use it as a
-context manager or through :func:`serve`.
+trickle its body, be huge, or be held until the test opens its ``gate``), or a list of
+those served in turn (the last one repeats), e.g. ``[Reply(503), Reply(200, body=b"ok")]``
+for retry tests. Replies carrying an ``ETag`` or ``Last-Modified`` header answer matching
+``If-None-Match`` / ``If-Modified-Since`` with 304. Unknown paths get 404. Routes match the
+path without its query, unless a route names the exact path and query
+(``"/page.php?id=7"``). Use it as a context manager or through :func:`serve`.
+
+watcher refuses loopback addresses unless allowed: tests allow ``LOOPBACK_ALLOW``
+(tests/conftest.py sets WATCHER_FETCH_ALLOW to it; ``child_env()`` for child processes).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -30,6 +34,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _CHUNK = 64 * 1024
+# What tests allow watcher to fetch (WATCHER_FETCH_ALLOW): these servers' addresses.
+LOOPBACK_ALLOW = "127.0.0.0/8,::1"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a watcher child process: this one without its WATCHER_ settings
+    (each test names its own), with the loopback servers allowed."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")},
+            "WATCHER_FETCH_ALLOW": LOOPBACK_ALLOW}
 
 
 @dataclass
@@ -40,6 +53,7 @@ class Reply:
     delay_s: float = 0.0  # wait before the status line (a slow server)
     huge_bytes: int = 0  # instead of body: stream this many b"a" bytes, never held in memory
     send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
+    trickle_s: float = 0.0  # send the body a byte at a time, this long apart (slowloris)
     # Held until the test sets it (or the server stops): a request the test decides when
     # to answer, e.g. to act while a poll waits for it.
     gate: threading.Event | None = None
@@ -52,12 +66,14 @@ Route = Reply | tuple[int, dict[str, str], bytes] | list[Any]
 class Seen:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in Title-Case: "If-None-Match"
     at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 class LocalServer:
-    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+    """``host``: another loopback address (127.0.0.2) plays another machine."""
+
+    def __init__(self, routes: dict[str, Route] | None = None, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.hits: Counter[str] = Counter()
         self.requests: list[Seen] = []
@@ -65,7 +81,8 @@ class LocalServer:
         self.max_concurrent = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self.host = host
+        self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -77,7 +94,7 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -158,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         # A route may name a query too ("/page.php?id=7"); that exact route wins.
         if "?" in self.path and self.path in owner.routes:
             path = self.path
-        owner._enter(Seen("GET", path, dict(self.headers.items())))
+        # Header names are case-insensitive; clients differ (httpx2 sends them lower-case).
+        owner._enter(Seen("GET", path, {k.title(): v for k, v in self.headers.items()}))
         try:
             self._answer(owner, path)
         except ConnectionError:
@@ -193,6 +211,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        if reply.trickle_s:
+            for k in range(len(reply.body)):  # bounded by the body, and by stop()
+                self.wfile.write(reply.body[k:k + 1])
+                self.wfile.flush()
+                if owner._stop.wait(reply.trickle_s):
+                    return
+            return
         if not reply.huge_bytes:
             self.wfile.write(reply.body)
             return

@@ -25,6 +25,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     assert "one full cycle" in result.stdout
     assert "WATCHER_PER_HOST_DELAY_S=0" in result.stdout  # politeness off is said
+    assert "WATCHER_FETCH_ALLOW=127.0.0.0/8" in result.stdout  # and loopback allowed
     figures = json.loads(out.read_text())["results"]
     assert {f["tool"] for f in figures} == {"watcher", "watcher daemon"}
     for tool in ("watcher", "watcher daemon"):

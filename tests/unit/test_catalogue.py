@@ -105,7 +105,7 @@ def test_source_reads_its_fixtures(source: SourceBase, servers: dict[str, LocalS
 
     documents, facts, report = poll(runtime, local_copy(source, servers[site.name]))
 
-    assert report.errors == []
+    assert report.error is None and not report.errors
     assert len(documents) == expect["documents"], [d.title for d in documents]
     for title in expect.get("titles", []):
         assert title in [d.title for d in documents]

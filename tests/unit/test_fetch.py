@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.http_server import LocalServer, Reply
+from tests.helpers.http_server import LOOPBACK_ALLOW, LocalServer, Reply
 from watcher.errors import ReadError
 from watcher.fetch import Fetcher, FetchPolicy, content_hash
+from watcher.fetch.address import AddressPolicy
 from watcher.models import FetchResult
 from watcher.read import ensure_readable
 from watcher.service.settings import Settings
@@ -39,6 +40,7 @@ def policy(**overrides: Any) -> FetchPolicy:
         "retries": 2,
         "retry_base_delay_s": 0.01,
         "obey_robots": False,
+        "allow": AddressPolicy.parse(LOOPBACK_ALLOW),
     }
     values.update(overrides)
     return FetchPolicy(**values)
@@ -114,11 +116,13 @@ def test_no_retry_on_404(server: LocalServer) -> None:
     assert server.hits["/missing"] == 1
 
 
-def test_timeout_is_an_error(server: LocalServer) -> None:
+def test_timeout_is_an_error_not_retried(server: LocalServer) -> None:
+    """A server that accepted the request and went silent is not asked again in the same
+    poll: retried, it held the poll for a read timeout per attempt."""
     server.routes["/slow"] = Reply(200, HTML, PAGE, delay_s=5.0)
-    result = fetch(server.url("/slow"), policy(read_timeout_s=0.2, retries=1))
+    result = fetch(server.url("/slow"), policy(read_timeout_s=0.2, retries=2))
     assert result.error == "timed out after 0.2s" and result.status is None
-    assert server.hits["/slow"] == 2  # one retry, then stop
+    assert server.hits["/slow"] == 1
 
 
 @pytest.mark.parametrize("send_length", [True, False], ids=["declared", "streamed"])
@@ -265,8 +269,12 @@ def test_gzip_is_decoded_and_the_cap_counts_decoded_bytes(server: LocalServer) -
     assert result.error == f"response larger than {1024 * 1024} bytes"
 
 
-def test_a_malformed_response_is_an_error() -> None:
-    """A peer that does not speak HTTP: one line of error, no exception, no hang."""
+@pytest.mark.parametrize("garbage", [b"SPEAK FRIEND",
+                                     b"HTTP/1.1 2OO " + b"\x01\xff<b>x</b>\t" * 400],
+                         ids=["short", "4 KB of raw bytes"])
+def test_a_malformed_response_is_an_error(garbage: bytes) -> None:
+    """A peer that does not speak HTTP: one line of error, at most 300 characters, no
+    exception, no hang."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -274,7 +282,7 @@ def test_a_malformed_response_is_an_error() -> None:
         conn, _ = listener.accept()
         with conn:
             conn.recv(4096)
-            conn.sendall(b"SPEAK FRIEND\r\n\r\n")
+            conn.sendall(garbage + b"\r\n\r\n")
 
     thread = threading.Thread(target=answer_garbage, daemon=True)
     thread.start()
@@ -285,6 +293,7 @@ def test_a_malformed_response_is_an_error() -> None:
         thread.join(timeout=5)
     assert result.error is not None and result.status is None
     assert result.error.startswith("invalid response"), result.error
+    assert len(result.error) <= 300 and "\n" not in result.error and "\x01" not in result.error
 
 
 def test_a_proxy_in_the_environment_is_used(server: LocalServer,
@@ -298,3 +307,53 @@ def test_a_proxy_in_the_environment_is_used(server: LocalServer,
     result = fetch("http://watcher-proxy-test.invalid/p")
     assert result.ok and result.content == PAGE
     assert server.hits["http://watcher-proxy-test.invalid/p"] == 1
+
+
+def test_an_untrusted_tls_certificate_is_one_line_not_retried(tmp_path: Any) -> None:
+    """A self-signed certificate (made with Debian's openssl) on a local TLS server: the
+    fetch fails with one line naming it, and is not retried (it would not change)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    handshakes: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        for _ in range(3):  # a retry would come back; at most three, then stop
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                    break
+                except TimeoutError:
+                    continue
+            else:
+                return
+            with conn:
+                try:
+                    with context.wrap_socket(conn, server_side=True) as tls:
+                        tls.recv(4096)
+                        handshakes.append("ok")
+                except (ssl.SSLError, OSError):
+                    handshakes.append("refused by the client")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        result = fetch(f"https://127.0.0.1:{port}/", policy(retries=2))
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        listener.close()
+    assert result.error is not None and result.status is None
+    assert result.error.startswith("TLS certificate not trusted: "), result.error
+    assert "\n" not in result.error and len(result.error) <= 300
+    assert handshakes == ["refused by the client"]

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy.engine import Engine
 from starlette.responses import PlainTextResponse
@@ -19,7 +19,7 @@ from watcher.service.observe import Metrics
 from watcher.store import outbox
 from watcher.store.timeutil import utcnow
 
-Check = Callable[[httpx.AsyncClient], Awaitable[None]]
+Check = Callable[[httpx2.AsyncClient], Awaitable[None]]
 
 
 def serve(engine: Engine, metrics: Metrics, running: bool, check: Check,
@@ -30,7 +30,7 @@ def serve(engine: Engine, metrics: Metrics, running: bool, check: Check,
                             bind("127.0.0.1", 0))
         server.start()
         try:
-            async with httpx.AsyncClient(base_url=f"http://{server.address}",
+            async with httpx2.AsyncClient(base_url=f"http://{server.address}",
                                          timeout=10) as client:
                 await check(client)
         finally:
@@ -48,7 +48,7 @@ def engine(tmp_path: Path) -> Engine:
 
 
 def test_healthy_when_the_scheduler_runs_and_the_database_answers(engine: Engine) -> None:
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "scheduler": "running", "database": "ok"}
@@ -57,7 +57,7 @@ def test_healthy_when_the_scheduler_runs_and_the_database_answers(engine: Engine
 
 
 def test_unhealthy_when_the_scheduler_stopped(engine: Engine) -> None:
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["scheduler"] == "stopped"
@@ -69,7 +69,7 @@ def test_unhealthy_when_the_database_does_not_answer() -> None:
     # Nothing listens on port 1: the connection is refused at once.
     dead = store.make_engine("postgresql+psycopg://watcher:pw-not-shown@127.0.0.1:1/none")
 
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["database"] == "OperationalError"
@@ -86,7 +86,7 @@ def test_unhealthy_when_the_database_answers_but_takes_no_write(tmp_path: Path,
     read_only = store.make_engine(f"sqlite:///file:{tmp_path / 'w.db'}?mode=ro&uri=true")
     store.ping(read_only)
 
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable", "scheduler": "running",
@@ -99,7 +99,7 @@ def test_unhealthy_when_the_database_answers_but_takes_no_write(tmp_path: Path,
 
 
 def test_unhealthy_while_a_poll_waits_to_be_stored(engine: Engine) -> None:
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/healthz")
         assert response.status_code == 503
         assert response.json()["unstored_polls"] == ["alpha"]
@@ -113,7 +113,7 @@ def test_metrics_include_the_outbox_depth_read_at_scrape_time(engine: Engine) ->
         outbox.enqueue(session, change_id=None, source_id=None, rule_id="r", target="t",
                        dedup_key="k1", subject="s", body="b", severity="info", now=utcnow())
 
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         response = await client.get("/metrics")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
@@ -127,7 +127,7 @@ def test_the_web_app_is_mounted_under_the_root(engine: Engine) -> None:
     async def web(scope: Any, receive: Any, send: Any) -> None:
         await PlainTextResponse(f"web {scope['path']}")(scope, receive, send)
 
-    async def check(client: httpx.AsyncClient) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
         assert (await client.get("/changes")).text == "web /changes"
         assert (await client.get("/healthz")).status_code == 200  # not shadowed
 

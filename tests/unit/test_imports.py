@@ -18,11 +18,13 @@ from tests.helpers.interpreter import last_json_of
 # for a person (rich, typer, click, pygments), to migrate (alembic, mako), to read a page
 # with CSS selectors lxml cannot answer by id (bs4, soupsieve), to guess the encoding of
 # a page that declares none and is not UTF-8 or Big5 (charset_normalizer; bs4 imports it
-# too), to match a rule's regex (re2: the shipped rules have none), or no longer at all
-# (httpx: the fetcher uses aiohttp).
+# too), to match a rule's regex (re2: the shipped rules have none), or not by the fetcher
+# (httpx 0.x, which also imports rich, click and pygments; and httpx2's own transport,
+# httpcore2 with h11: the fetcher sends httpx2's requests through aiohttp,
+# watcher/fetch/connect.py).
 NOT_FOR_POLLING = ("apprise", "fastapi", "starlette", "uvicorn", "rich", "typer", "click",
-                   "pygments", "alembic", "mako", "httpx", "markdown", "bs4", "soupsieve",
-                   "charset_normalizer", "re2")
+                   "pygments", "alembic", "mako", "httpx", "httpcore", "httpcore2", "h11",
+                   "markdown", "bs4", "soupsieve", "charset_normalizer", "re2")
 
 
 def imported_by(code: str) -> set[str]:

@@ -80,9 +80,10 @@ def check(
 
 
 def _summary(report: Any) -> dict[str, Any]:
-    """A poll's report for --json (``retry_at`` is the daemon's business)."""
+    """A poll's report for --json: its errors counted by reason (``retry_at`` is the
+    daemon's business)."""
     summary: dict[str, Any] = {k: v for k, v in report.__dict__.items() if k != "retry_at"}
-    return summary | {"error": report.error}
+    return summary | {"errors": report.errors.counts(), "error": report.error}
 
 
 def _day_option(name: str, value: str | None) -> date | None:

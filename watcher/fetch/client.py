@@ -2,17 +2,28 @@
 
 ``Fetcher.fetch`` never raises for a network problem. Every failure comes back as a
 ``FetchResult`` with a one-line ``error`` ("timed out after 10s", "connection refused",
-"HTTP 503"), converted here from aiohttp's exceptions, so callers never see aiohttp.
+"HTTP 503", "address not allowed: ..."), at most 300 characters, converted here from
+httpx2's exceptions, so callers never see httpx2.
 
-The client is aiohttp, not httpx (the design card's choice), because of a measurement:
-on the benchmark's 1,000 conditional GETs to one loopback host, 16 at a time, httpx 0.28
-spent 2.6-4.5 s of CPU (most of it in httpcore's per-request pool bookkeeping, which
-walks every pooled connection) and aiohttp 3.14 0.32 s; 1,000 full 45 KB pages cost 3.3 s
-against 0.8 s (bench/, 2-core EPYC VM). A warm cycle is almost only such requests.
+The client is httpx2 (the maintained successor of httpx, same API) sending through
+aiohttp (watcher.fetch.connect), the option measured best (bench/http_clients.py, README
+"Performance"): for 1,000 conditional GETs to one host, 16 at a time, httpx 0.28 and 0.29
+on their own transport spent 1.5-2.2 s of CPU, httpx2 on its own 0.45-0.72 s, httpx or
+httpx2 through aiohttp 0.26-0.42 s (aiohttp alone: 0.10-0.16 s); in the daemon's warm
+1,000-page cycle, httpx2 through aiohttp costs what aiohttp alone did.
 
-Politeness lives in the fetcher because it is per host, across sources: at most
-``per_host_concurrency`` requests in flight to one host, at least ``per_host_delay_s``
-between their starts, and robots.txt read once per host and obeyed.
+Redirects are followed here, one hop at a time, and each hop is a request like the
+first: its address is checked (watcher.fetch.address, at connect time through
+watcher.fetch.connect), robots.txt of the host actually contacted is obeyed, and that
+host's politeness applies. Politeness lives in the fetcher because it is per host, across
+sources: at most ``per_host_concurrency`` requests in flight to one host, at least
+``per_host_delay_s`` between their starts, and robots.txt read once per host and obeyed.
+
+A request is bounded in time three ways: ``connect_timeout_s`` to connect,
+``read_timeout_s`` of silence while reading, and ``total_timeout_s`` for the whole
+request, so a server trickling a byte at a time cannot hold a poll. A server that
+connected and then was too slow (read or total timeout) is not asked again in the same
+poll; refused connections, connect timeouts and 5xx answers are retried.
 """
 
 from __future__ import annotations
@@ -24,12 +35,20 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
-from urllib.parse import urlsplit
-from urllib.request import getproxies
+from urllib.parse import urljoin, urlsplit
+from urllib.request import getproxies, proxy_bypass
 from urllib.robotparser import RobotFileParser
 
-import aiohttp
+import httpx2
 
+from watcher.fetch.address import AddressNotAllowed, AddressPolicy, Resolver, resolve
+from watcher.fetch.connect import (
+    TRANSPORT_ERRORS,
+    direct_transport,
+    proxy_transport,
+    transport_failure,
+)
+from watcher.fetch.failures import one_line
 from watcher.models import FetchResult
 from watcher.service.settings import Settings
 
@@ -38,7 +57,8 @@ log = logging.getLogger("watcher.fetch")
 
 T = TypeVar("T")
 _ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 lets crawlers stop reading at 500 KiB
-_CHUNK = 64 * 1024
+_ROBOTS_MAX_REDIRECTS = 5  # RFC 9309 2.3.1.2
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def content_hash(body: bytes) -> str:
@@ -51,21 +71,24 @@ class FetchPolicy:
     user_agent: str = "watcher"
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
-    total_timeout_s: float = 120.0  # a server trickling bytes cannot hold a poll forever
+    total_timeout_s: float = 60.0  # a server trickling bytes cannot hold a poll longer
     max_body_bytes: int = 5 * 1024 * 1024
     per_host_delay_s: float = 3.0
     per_host_concurrency: int = 1
-    retries: int = 2  # extra attempts after the first, on timeouts, connection errors, 5xx
+    retries: int = 2  # extra attempts after the first, on connection errors and 5xx
     retry_base_delay_s: float = 1.0  # doubles each attempt
     obey_robots: bool = True
+    max_redirects: int = 10
+    # Public addresses only, plus what WATCHER_FETCH_ALLOW names (watcher.fetch.address).
+    allow: AddressPolicy = field(default_factory=AddressPolicy)
 
     def __post_init__(self) -> None:
         if self.per_host_concurrency < 1:
             raise ValueError("per_host_concurrency must be at least 1")
         if self.max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
-        if self.retries < 0:
-            raise ValueError("retries must not be negative")
+        if self.retries < 0 or self.max_redirects < 0:
+            raise ValueError("retries and max_redirects must not be negative")
         if min(self.connect_timeout_s, self.read_timeout_s, self.total_timeout_s) <= 0:
             raise ValueError("timeouts must be positive")
         if self.per_host_delay_s < 0 or self.retry_base_delay_s < 0:
@@ -88,9 +111,16 @@ class _Failure(Exception):
 
     def __init__(self, message: str, *, status: int | None = None, retry: bool) -> None:
         super().__init__(message)
-        self.message = message
+        self.message = one_line(message)
         self.status = status
         self.retry = retry
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    """A hop's answer: go on at ``location`` (absolute)."""
+
+    location: str
 
 
 @dataclass
@@ -106,13 +136,18 @@ class _Host:
 
 
 class Fetcher:
-    """Fetches URLs politely through one aiohttp session (its connections are reused).
-    Use as ``async with Fetcher(policy) as fetcher:``; one per process (or per poll)."""
+    """Fetches URLs politely through one httpx2 client (its connections are reused).
+    Use as ``async with Fetcher(policy) as fetcher:``; one per process (or per poll).
+    ``resolver`` replaces the system's DNS (tests name hosts with it)."""
 
-    def __init__(self, policy: FetchPolicy | None = None) -> None:
+    def __init__(self, policy: FetchPolicy | None = None, *,
+                 resolver: Resolver = resolve) -> None:
         self.policy = policy or FetchPolicy()
+        self._resolver = resolver
         self._hosts: dict[str, _Host] = {}
-        self._session: aiohttp.ClientSession | None = None
+        self._client: httpx2.AsyncClient | None = None
+        self._proxied: dict[str, httpx2.AsyncClient] = {}
+        self._proxies: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Fetcher:
@@ -121,46 +156,50 @@ class Fetcher:
                 user_agent=settings.effective_user_agent,
                 connect_timeout_s=settings.connect_timeout_s,
                 read_timeout_s=settings.read_timeout_s,
+                total_timeout_s=settings.total_timeout_s,
                 max_body_bytes=settings.max_body_bytes,
                 per_host_delay_s=settings.per_host_delay_s,
                 per_host_concurrency=settings.per_host_concurrency,
                 retries=settings.fetch_retries,
                 obey_robots=settings.obey_robots,
+                allow=AddressPolicy.parse(settings.fetch_allow),
             ),
         )
 
     async def __aenter__(self) -> Fetcher:
-        policy = self.policy
-        self._session = aiohttp.ClientSession(
-            # Politeness (per-host slots) bounds connections; a pool limit on top would
-            # make a request wait for a connection and time out as if the host were slow.
-            connector=aiohttp.TCPConnector(limit=0),
-            timeout=aiohttp.ClientTimeout(
-                total=None,  # the whole attempt is bounded by asyncio.timeout in _get
-                sock_connect=policy.connect_timeout_s,
-                sock_read=policy.read_timeout_s,
-            ),
-            headers={"User-Agent": policy.user_agent},
-            # HTTP(S)_PROXY and NO_PROXY, as most clients do. Only when a proxy is set:
-            # aiohttp then reads the environment and ~/.netrc again on every request
-            # (a tenth of a warm cycle's CPU in py-spy).
-            trust_env=bool(getproxies()),
-            # Some official sites send long Set-Cookie or CSP headers; 8 KB is too tight.
-            max_line_size=64 * 1024,
-            max_field_size=64 * 1024,
-        )
+        # HTTP(S)_PROXY and NO_PROXY, read once: the environment does not change under a
+        # running process, and reading it per request cost a tenth of a warm cycle.
+        self._proxies = getproxies()
+        self._client = self._new_client(direct_transport(self.policy.allow, self._resolver))
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+    def _new_client(self, transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncClient:
+        policy = self.policy
+        return httpx2.AsyncClient(
+            transport=transport,
+            timeout=httpx2.Timeout(connect=policy.connect_timeout_s,
+                                   read=policy.read_timeout_s, write=policy.read_timeout_s,
+                                   pool=policy.connect_timeout_s),
+            headers={"User-Agent": policy.user_agent},
+            follow_redirects=False,  # followed in fetch(), one checked hop at a time
+            trust_env=False,  # proxies are chosen per request in _client_for
+        )
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    async def __aexit__(self, *exc: object) -> None:
+        clients = [c for c in (self._client, *self._proxied.values()) if c is not None]
+        self._client, self._proxied = None, {}
+        for client in clients:
+            await client.aclose()
+
+    def _client_for(self, scheme: str, netloc: str) -> httpx2.AsyncClient:
+        if self._client is None:
             raise RuntimeError("open the fetcher first: async with Fetcher(...)")
-        return self._session
+        proxy = self._proxies.get(scheme)
+        if not proxy or proxy_bypass(netloc.rpartition("@")[2]):
+            return self._client
+        if proxy not in self._proxied:
+            self._proxied[proxy] = self._new_client(proxy_transport(proxy))
+        return self._proxied[proxy]
 
     async def fetch(
         self,
@@ -171,40 +210,66 @@ class Fetcher:
         known_hash: str | None = None,
     ) -> FetchResult:
         started = time.monotonic()
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:
-            return FetchResult(url=url, status=None, error=f"invalid URL: {exc}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return FetchResult(url=url, status=None, error="invalid URL: need http(s)://host/")
-        origin = f"{parts.scheme}://{parts.netloc}"
-        host = self._host(origin)
-        if self.policy.obey_robots and not await self._allowed(host, origin, url):
-            return FetchResult(url=url, status=None, error="disallowed by robots.txt")
-        headers = {"User-Agent": self.policy.user_agent}
+        headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        result = await self._with_retries(host, url, headers)
+        result = await self._follow(url, headers, self.policy.max_body_bytes,
+                                    self.policy.max_redirects, self.policy.obey_robots)
         elapsed = time.monotonic() - started
         if result.ok and known_hash and content_hash(result.content) == known_hash:
             return replace(result, not_modified=True, elapsed_s=elapsed)
         return replace(result, elapsed_s=elapsed)
 
-    # -- one URL, several attempts ------------------------------------------------------
+    # -- one URL, its redirects, several attempts each -------------------------------------
 
-    async def _with_retries(self, host: _Host, url: str, headers: dict[str, str]) -> FetchResult:
-        attempt = 0
+    async def _follow(self, url: str, headers: dict[str, str], limit: int,
+                      max_redirects: int, obey_robots: bool) -> FetchResult:
+        """``url`` and the redirects it leads to, each hop checked, polite and retried."""
+        hop = url
+        for _ in range(max_redirects + 1):
+            try:
+                outcome = await self._hop(hop, headers, limit, obey_robots)
+            except _Failure as failure:
+                return FetchResult(url=url, status=failure.status, error=failure.message)
+            if isinstance(outcome, FetchResult):
+                return replace(outcome, url=url)
+            hop = outcome.location
+        return FetchResult(url=url, status=None, error="too many redirects")
+
+    async def _hop(self, url: str, headers: dict[str, str], limit: int,
+                   obey_robots: bool) -> FetchResult | _Redirect:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError as exc:
+            raise _Failure(f"invalid URL: {exc}", retry=False) from exc
+        if parts.scheme not in ("http", "https") or not hostname:
+            raise _Failure("invalid URL: need http(s)://host/", retry=False)
+        try:
+            self.policy.allow.check_url_host(hostname)
+        except AddressNotAllowed as exc:
+            raise _Failure(str(exc), retry=False) from exc
+        origin = f"{parts.scheme}://{parts.netloc}"
+        host = self._host(origin)
+        if obey_robots and not await self._allowed(host, origin, url):
+            raise _Failure("disallowed by robots.txt", retry=False)
+        client = self._client_for(parts.scheme, parts.netloc)
+        return await self._with_retries(host, lambda: self._get(client, url, headers, limit))
+
+    async def _with_retries(self, host: _Host,
+                            attempt: Callable[[], Awaitable[T]]) -> T:
+        tries = 0
         while True:
             try:
-                return await self._polite(host, lambda: self._get(url, headers))
+                return await self._polite(host, attempt)
             except _Failure as failure:
-                if not failure.retry or attempt >= self.policy.retries:
-                    return FetchResult(url=url, status=failure.status, error=failure.message)
-                delay = self.policy.retry_base_delay_s * (2**attempt)
-                log.info("retrying %s in %.2fs: %s", url, delay, failure.message)
-                attempt += 1
+                if not failure.retry or tries >= self.policy.retries:
+                    raise
+                delay = self.policy.retry_base_delay_s * (2**tries)
+                log.info("retrying in %.2fs: %s", delay, failure.message)
+                tries += 1
                 await asyncio.sleep(delay)
 
     async def _polite(self, host: _Host, request: Callable[[], Awaitable[T]]) -> T:
@@ -216,49 +281,45 @@ class Fetcher:
                 host.next_start = time.monotonic() + self.policy.per_host_delay_s
             return await request()
 
-    async def _get(
-        self, url: str, headers: dict[str, str], max_bytes: int | None = None
-    ) -> FetchResult:
+    async def _get(self, client: httpx2.AsyncClient, url: str, headers: dict[str, str],
+                   limit: int) -> FetchResult | _Redirect:
         """One attempt. Raises _Failure; returns a result for 2xx and 304 only."""
         policy = self.policy
-        limit = max_bytes or policy.max_body_bytes
-        deadline = asyncio.timeout(policy.total_timeout_s)
         try:
-            async with deadline, self.session.get(url, headers=headers) as response:
-                return await _read(url, response, limit)
-        except aiohttp.ClientError as exc:  # before TimeoutError: aiohttp's timeouts are both
+            async with asyncio.timeout(policy.total_timeout_s):
+                async with client.stream("GET", url, headers=headers) as response:
+                    return await _read(url, response, limit)
+        except (httpx2.HTTPError, *TRANSPORT_ERRORS) as exc:  # before TimeoutError
             raise _convert(exc, policy) from exc
-        except TimeoutError as exc:
-            if deadline.expired():
-                message = f"timed out after {policy.total_timeout_s:g}s in all"
-                raise _Failure(message, retry=True) from exc
-            raise _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=True) from exc
-        except ValueError as exc:  # yarl refuses a URL it cannot represent
+        except AddressNotAllowed as exc:  # from the connection (watcher.fetch.connect)
+            raise _Failure(str(exc), retry=False) from exc
+        except TimeoutError as exc:  # the total: a trickle, not worth a second wait
+            message = f"timed out after {policy.total_timeout_s:g}s in all"
+            raise _Failure(message, retry=False) from exc
+        except httpx2.InvalidURL as exc:
             raise _Failure(f"invalid URL: {exc}", retry=False) from exc
-        except OSError as exc:
-            raise _Failure(f"connection failed: {exc.strerror or exc}", retry=True) from exc
 
     # -- robots.txt -----------------------------------------------------------------------
 
     async def _allowed(self, host: _Host, origin: str, url: str) -> bool:
         async with host.robots_lock:  # concurrent fetches to a new host read it once
             if not host.robots_read:
-                host.robots = await self._read_robots(host, origin)
+                host.robots = await self._read_robots(origin)
                 host.robots_read = True
         return host.robots is None or host.robots.can_fetch(self.policy.user_agent, url)
 
-    async def _read_robots(self, host: _Host, origin: str) -> RobotFileParser | None:
+    async def _read_robots(self, origin: str) -> RobotFileParser | None:
         """The host's rules, or None to allow everything."""
         robots_url = f"{origin}/robots.txt"
-        headers = {"User-Agent": self.policy.user_agent}
-        try:
-            result = await self._polite(
-                host, lambda: self._get(robots_url, headers, _ROBOTS_MAX_BYTES)
-            )
-        except _Failure as failure:
-            if failure.status is not None and 400 <= failure.status < 500:
+        result = await self._follow(robots_url, {}, _ROBOTS_MAX_BYTES, _ROBOTS_MAX_REDIRECTS,
+                                    obey_robots=False)
+        if result.error:
+            if result.error.startswith("address not allowed"):
+                # Refused like the page will be: nothing to learn, and nothing to log twice.
+                return None
+            if result.status is not None and 400 <= result.status < 500:
                 return None  # no robots.txt: everything is allowed (RFC 9309 2.3.1.3)
-            log.warning("robots.txt of %s unreadable (%s); allowing", origin, failure.message)
+            log.warning("robots.txt of %s unreadable (%s); allowing", origin, result.error)
             return None
         parser = RobotFileParser(robots_url)
         parser.parse(result.content.decode("utf-8", errors="replace").splitlines())
@@ -270,28 +331,31 @@ class Fetcher:
         return self._hosts[origin]
 
 
-async def _read(url: str, response: aiohttp.ClientResponse, limit: int) -> FetchResult:
-    status = response.status
+async def _read(url: str, response: httpx2.Response, limit: int) -> FetchResult | _Redirect:
+    status = response.status_code
     etag = response.headers.get("ETag")
     last_modified = response.headers.get("Last-Modified")
     if status == 304:
         # Read the (empty) body to its end: a response closed unread costs its
         # keep-alive connection, and a new connection (a TLS handshake) per 304.
-        await response.read()
+        await response.aread()
         return FetchResult(url=url, status=304, not_modified=True, etag=etag,
                            last_modified=last_modified)
     if status >= 500 or status == 429:
         raise _Failure(f"HTTP {status}", status=status, retry=True)
     if status >= 400:
         raise _Failure(f"HTTP {status}", status=status, retry=False)
-    if status >= 300:  # a redirect aiohttp did not follow (no Location)
+    if status >= 300:
+        location = response.headers.get("Location")
+        if status in _REDIRECTS and location:
+            return _Redirect(urljoin(url, location.strip()))
         raise _Failure(f"HTTP {status} without a usable redirect", status=status, retry=False)
     too_large = _Failure(f"response larger than {limit} bytes", status=status, retry=False)
-    declared = response.content_length
-    if declared is not None and declared > limit:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
         raise too_large  # refuse before reading a byte of it
     body = bytearray()
-    async for chunk in response.content.iter_chunked(_CHUNK):  # decoded: gzip bombs count
+    async for chunk in response.aiter_bytes():  # decoded: gzip bombs count
         body += chunk
         if len(body) > limit:
             raise too_large
@@ -305,36 +369,19 @@ async def _read(url: str, response: aiohttp.ClientResponse, limit: int) -> Fetch
     )
 
 
-def _convert(exc: aiohttp.ClientError, policy: FetchPolicy) -> _Failure:
-    """aiohttp's exception -> one line a person can act on, and whether to retry."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return _Failure(f"connect timed out after {policy.connect_timeout_s:g}s", retry=True)
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=True)
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return _Failure("host name not found", retry=True)
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return _Failure(f"TLS certificate not trusted: {_first_line(exc)}", retry=False)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        if isinstance(exc.os_error, ConnectionRefusedError):
-            return _Failure("connection refused", retry=True)
-        return _Failure(f"connection failed: {exc.os_error.strerror or exc.os_error}",
-                        retry=True)
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return _Failure("too many redirects", retry=False)
-    if isinstance(exc, aiohttp.InvalidURL):  # also a redirect to a non-HTTP URL
-        return _Failure(f"invalid URL: {_first_line(exc)}", retry=False)
-    if isinstance(exc, aiohttp.ClientPayloadError):  # a bad gzip stream, a short body
-        return _Failure(f"undecodable response: {_first_line(exc)}", retry=True)
-    if isinstance(exc, aiohttp.ClientResponseError):  # a malformed status line or header
-        return _Failure(f"invalid response: {exc.message or _first_line(exc)}", retry=False)
-    if isinstance(exc, aiohttp.ClientConnectionError):  # resets, disconnects mid-body
-        return _Failure(f"connection failed: {_first_line(exc)}", retry=True)
-    return _Failure(_first_line(exc), retry=False)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
+def _convert(exc: Exception, policy: FetchPolicy) -> _Failure:
+    """httpx2's exception (or the transport's) -> one line a person can act on, and
+    whether to retry. The transport's own exception, underneath, says it most exactly."""
+    known = transport_failure(exc, policy.connect_timeout_s, policy.read_timeout_s)
+    if known is not None:
+        message, retry = known
+        return _Failure(message, retry=retry)
+    if isinstance(exc, httpx2.DecodingError):  # a bad gzip stream
+        return _Failure(f"undecodable response: {exc}", retry=True)
+    if isinstance(exc, httpx2.UnsupportedProtocol):
+        return _Failure(f"invalid URL: {exc}", retry=False)
+    if isinstance(exc, httpx2.TimeoutException):  # the server went silent
+        return _Failure(f"timed out after {policy.read_timeout_s:g}s", retry=False)
+    if isinstance(exc, httpx2.NetworkError):
+        return _Failure(f"connection failed: {exc}", retry=True)
+    return _Failure(str(exc).strip() or type(exc).__name__, retry=False)

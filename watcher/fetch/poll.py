@@ -35,6 +35,7 @@ from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.errors import ReadError
 from watcher.fetch.budget import PageBudget
 from watcher.fetch.client import content_hash as _hash  # one hash for page states and the short cut
+from watcher.fetch.failures import Failures
 from watcher.models import Document, FeedItem, FetchResult
 from watcher.read import ensure_readable, read_entries, read_feed, read_links, read_page
 from watcher.service.runtime import Runtime
@@ -55,7 +56,8 @@ class PollReport:
     facts: int = 0
     changes: int = 0
     alerts: int = 0
-    errors: list[str] = field(default_factory=list)
+    # Counted by reason, not listed: a poll of 1,000 failing items is one bounded line.
+    errors: Failures = field(default_factory=Failures)
     # Why what was fetched could not all be stored (the database refused, or a bug), and
     # when the poll is to be tried again: a failed poll, whatever else it did.
     incomplete: str | None = None
@@ -63,7 +65,7 @@ class PollReport:
 
     @property
     def error(self) -> str | None:
-        return "; ".join(self.errors) if self.errors else None
+        return self.errors.summary()
 
 
 @dataclass

@@ -69,7 +69,8 @@ def setup_logging(log_format: str = "human", verbose: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("aiohttp", "apscheduler", "alembic"):
+    # httpx2 logs every request at INFO; watcher logs what a poll did instead.
+    for noisy in ("httpx2", "httpcore2", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Apprise logs each failure itself ("Connection error while submitting email"), before
     # and beside watcher's own report of it (delivery.notify takes the reason from the

@@ -1,7 +1,7 @@
 """`watcher run` runs without docstrings (``python -OO``).
 
 A docstring stays in memory for as long as its function or class does: in the daemon,
-that is every function of SQLAlchemy, pydantic, aiohttp, Apprise and the rest, for the
+that is every function of SQLAlchemy, pydantic, httpx2, Apprise and the rest, for the
 daemon's whole life, and none of it is ever shown (`watcher run --help` is answered
 before this point). Without them the bench daemon's peak at 5,000 pages is about 5 MB
 lower (104 -> 99 MB). So `watcher run`, started the usual way, starts itself again with

@@ -24,9 +24,11 @@ from watcher.config.targets import Target, load_targets
 from watcher.delivery.notify import SendResult, console_send, send
 from watcher.delivery.pace import Pacer
 from watcher.delivery.routing import Routes, load_routes
+from watcher.errors import ConfigError
 from watcher.extract import Gazetteer
 from watcher.extract.baseline import Baseline, load_baseline
 from watcher.fetch import Fetcher
+from watcher.fetch.address import AddressPolicy
 from watcher.fetch.budget import HostTurns, PageBudget
 from watcher.rules.model import Rule
 from watcher.service.failures import PollFailures
@@ -56,6 +58,7 @@ class Config:
         rules = load_rules(settings.rules_dir)
         targets = load_targets(settings.notify)
         baseline = load_baseline(settings.baseline_file)
+        check_fetch_allow(settings)
         return cls(
             sources={s.name: s for s in sources if s.enabled},
             rules=[r for r in rules if r.enabled],
@@ -64,6 +67,16 @@ class Config:
             gazetteer=Gazetteer.from_baseline(baseline),
             routes=load_routes(settings.routes_file),
         )
+
+
+def check_fetch_allow(settings: Settings) -> None:
+    """WATCHER_FETCH_ALLOW names hosts and networks; a typo is one line, not a host
+    silently refused at every poll."""
+    try:
+        AddressPolicy.parse(settings.fetch_allow)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "WATCHER_FETCH_ALLOW (or fetch_allow in watcher.toml)"
+                          ) from None
 
 
 def default_owner(settings: Settings) -> str:

@@ -40,8 +40,13 @@ class Settings(BaseSettings):
     notify: str = ""
     contact: str = "watcher-operator@example.org"
     user_agent: str = ""  # default built from the version and `contact`
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 30.0
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)  # silence while reading a response
+    # The whole of one request, however the server trickles it; not retried in the poll.
+    total_timeout_s: float = Field(default=60.0, gt=0)
+    # Hosts and CIDR networks that may be fetched although not public (watcher.fetch.address;
+    # checked when the runtime loads).
+    fetch_allow: str = ""
     max_body_bytes: int = 5 * 1024 * 1024
     per_host_delay_s: float = 3.0  # politeness: gap between requests to one host
     per_host_concurrency: int = 1
