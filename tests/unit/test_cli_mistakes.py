@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.helpers.http_server import LOOPBACK_ALLOW
 from watcher.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WATCHER_DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     monkeypatch.setenv("WATCHER_SOURCES_DIR", str(tmp_path / "sources"))
     monkeypatch.setenv("WATCHER_PID_FILE", str(tmp_path / "watcher.pid"))
+    monkeypatch.setenv("WATCHER_FETCH_ALLOW", LOOPBACK_ALLOW)  # the test servers' addresses
     (tmp_path / "sources").mkdir()
     return tmp_path
 

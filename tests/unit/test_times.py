@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from tests.helpers.http_server import LocalServer, Reply
+from tests.helpers.http_server import LOOPBACK_ALLOW, LocalServer, Reply
 from watcher.cli import app
 from watcher.display import hk_time, plural
 from watcher.read.dates import find_gia_date, parse_date
@@ -88,7 +88,8 @@ def polled(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -
     sources.mkdir()
     for name, value in (("DATABASE_URL", database_url), ("SOURCES_DIR", str(sources)),
                         ("PID_FILE", str(tmp_path / "watcher.pid")), ("FETCH_RETRIES", "0"),
-                        ("OBEY_ROBOTS", "false"), ("PER_HOST_DELAY_S", "0")):
+                        ("OBEY_ROBOTS", "false"), ("PER_HOST_DELAY_S", "0"),
+                        ("FETCH_ALLOW", LOOPBACK_ALLOW)):
         monkeypatch.setenv(f"WATCHER_{name}", value)
     html = {"Content-Type": "text/html; charset=utf-8"}
     with LocalServer() as site:
