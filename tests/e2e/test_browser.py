@@ -109,6 +109,9 @@ def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) 
                 route.abort("internetdisconnected")
 
         page.route("**/*", local_only)
+        refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
         page.goto(base + "/api/docs")
         page.wait_for_selector(".swagger-ui .info .title")
         assert "watcher" in page.locator(".swagger-ui .info .title").inner_text()
@@ -120,4 +123,5 @@ def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) 
         page.close()
     engine.dispose()
     assert outside == []
+    assert refused == [], refused
     assert shot.read_bytes().startswith(PNG)

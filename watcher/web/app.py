@@ -58,11 +58,10 @@ def _style_sources() -> str:
 # The pages: their own CSS, SVG charts inline, forms to themselves, never in a frame.
 PAGE_POLICY = ("default-src 'none'; style-src {styles}; img-src 'self' data:; "
                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-# FastAPI's Swagger UI (/api/docs) runs its own inline script and, unless served from
-# this app, loads its bundle from a CDN.
-DOCS_POLICY = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-               "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+# FastAPI's Swagger UI (/api/docs) runs its own inline script beside its bundle, which
+# this app serves itself (/api/docs/assets), and fetches the OpenAPI document.
+DOCS_POLICY = ("default-src 'none'; script-src 'self' 'unsafe-inline'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
                "base-uri 'none'; frame-ancestors 'none'")
 
 
