@@ -22,7 +22,9 @@ facts, changes and outbox rows commit together, and the source's poll bookkeepin
 polled, next due, failures, its own events) commits with the last chunk. The trade-off:
 a crash in the middle of a poll keeps the chunks stored before it (each whole, none
 half-written), so that poll's next run finds those pages unchanged and reads only the
-rest; a poll of fewer than ``CHUNK_SIZE`` items is still one transaction. ``fetch_source``
+rest (the list's own validators are kept by the last chunk alone, so that run reads the
+list again instead of a 304: watcher.fetch.poll); a poll of fewer than ``CHUNK_SIZE``
+items is still one transaction. ``fetch_source``
 and ``store_poll`` do the whole poll at once, for callers that want exactly that.
 """
 
@@ -54,6 +56,7 @@ from watcher.read.pdf import is_pdf, read_pdf
 from watcher.rules import Event, evaluate
 from watcher.rules.events import EVENT_OF_CHANGE
 from watcher.service.cadence import next_due
+from watcher.service.failures import retry_delay
 from watcher.service.runtime import Runtime
 from watcher.store import facts as fact_store
 from watcher.store import sources as source_store
@@ -73,11 +76,17 @@ CHUNK_SIZE = 25
 async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
                       alert: bool = True, chunk_size: int | None = None) -> PollReport:
     """Poll one source end to end. Never raises for a source's own trouble: errors are
-    recorded on the source and returned in the report."""
+    recorded on the source and returned in the report. A poll that could not store what
+    it fetched says so in ``report.incomplete`` and when to try again in ``retry_at``."""
     report = PollReport(source=source.name)
     lease = timedelta(seconds=rt.settings.poll_lease_s)
     started = utcnow()
-    if not await asyncio.to_thread(_claim, rt, source, started, force, lease):
+    try:
+        claimed = await asyncio.to_thread(_claim, rt, source, started, force, lease)
+    except Exception as exc:  # the database refused even the claim: no lease to record on
+        await _failed(rt, source, report, exc, record=False)
+        return _polled(rt, source, report)
+    if not claimed:
         report.skipped = True
         rt.metrics.record_poll(source.name, skipped=True, error=False, changes=0,
                                finished_at=utcnow())
@@ -88,21 +97,50 @@ async def poll_source(rt: Runtime, source: SourceBase, *, force: bool = False,
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(_release, rt, source.name))
         raise
-    except Exception as exc:  # a bug or a database outage: keep the daemon alive
-        log.exception("poll of %s failed", source.name)
-        report.errors.append(f"{exc.__class__.__name__}: {exc}")
-        await asyncio.to_thread(_record_failure, rt, source, report.error or "", utcnow())
+    except Exception as exc:  # a database outage or a bug: keep the daemon alive
+        await _failed(rt, source, report, exc)
     finally:
         keeper.cancel()
+    if report.incomplete is None:
+        rt.poll_failures.succeeded(source.name)
+    return _polled(rt, source, report)
+
+
+def _polled(rt: Runtime, source: SourceBase, report: PollReport) -> PollReport:
+    """Log and count a poll that ran (whatever its outcome)."""
     for error in report.errors:
         log.warning("%s: %s", source.name, error)
     rt.metrics.record_poll(source.name, skipped=False, error=bool(report.errors),
-                           changes=report.changes, finished_at=utcnow())
-    log.info("polled %s: %s, %d not modified, %s, %s, %s%s", source.name,
+                           changes=report.changes, finished_at=utcnow(),
+                           unstored=report.incomplete is not None)
+    log.info("polled %s: %s, %d not modified, %s, %s, %s%s%s", source.name,
              plural(report.requests, "request"), report.not_modified,
              plural(report.documents, "document"), plural(report.changes, "change"),
-             plural(report.alerts, "alert"), ", with errors" if report.errors else "")
+             plural(report.alerts, "alert"),
+             f", {plural(report.left, 'item')} left for the next poll" if report.left else "",
+             ", with errors" if report.errors else "")
     return report
+
+
+async def _failed(rt: Runtime, source: SourceBase, report: PollReport, exc: Exception, *,
+                  record: bool = True) -> None:
+    """A poll that could not store what it fetched is a failed poll: recorded on the
+    source when the database takes it (else at the source's next claim), and tried again
+    after a backoff (watcher.service.failures), not an interval later."""
+    now = utcnow()
+    if store.is_database_error(exc):
+        error = f"database error: {store.describe_error(exc, rt.engine.url)}"
+    else:  # a bug: the traceback is worth having
+        log.exception("poll of %s failed", source.name)
+        error = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:300]
+    report.incomplete = error
+    report.errors.append(error)
+    failure = rt.poll_failures.fail(source.name, error, now)
+    base = timedelta(seconds=rt.settings.poll_retry_s)
+    report.retry_at = now + retry_delay(failure.attempts, base, next_due(source, now) - now)
+    if not (record and await asyncio.to_thread(
+            _record_failure, rt, source, report.error or error, now, report.retry_at)):
+        rt.poll_failures.not_recorded(source.name)
 
 
 async def _poll_in_chunks(rt: Runtime, source: SourceBase, report: PollReport, alert: bool,
@@ -214,6 +252,18 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
     ``final`` one also records the poll on the source; its next due time counts from
     ``started`` (when the poll claimed its source), so a long poll does not push the
     source past its next scheduled run."""
+    counted = (report.documents, report.facts, report.changes, report.alerts)
+    try:
+        _store_poll(rt, source, fetched, extracted, report, now, alert, started, final)
+    except BaseException:
+        # Rolled back: the summary must not count what was never stored.
+        report.documents, report.facts, report.changes, report.alerts = counted
+        raise
+
+
+def _store_poll(rt: Runtime, source: SourceBase, fetched: Fetched,
+                extracted: list[list[Fact]], report: PollReport, now: datetime, alert: bool,
+                started: datetime | None, final: bool) -> None:
     with store.transaction(rt.engine) as session:
         store.serialize_writes(session)  # read, decide and write as one turn
         source_id = source_store.source_id(session, source.name)
@@ -221,9 +271,12 @@ def store_poll(rt: Runtime, source: SourceBase, fetched: Fetched, extracted: lis
         # The list or feed request is always logged; a followed page that did not
         # change only counts on its page state (no log row per 304).
         head = fetched.list_results
-        fact_store.record_fetches(session, source_id, fetched.results[:head], now)
+        fact_store.record_fetches(session, source_id, fetched.results[:head], now,
+                                  remember=not fetched.defer_list_state)
         fact_store.record_fetches(session, source_id, fetched.results[head:], now,
                                   log_not_modified=False)
+        if fetched.list_state is not None:  # every listed item is followed now
+            fact_store.remember_validators(session, [fetched.list_state], now)
         _store_pages(rt, session, source, source_id, fetched.pages, extracted, report, now,
                      alert)
         if not final:
@@ -338,8 +391,20 @@ def _claim(rt: Runtime, source: SourceBase, now: datetime, force: bool,
            lease: timedelta) -> bool:
     slack = min(source.every / 10, timedelta(minutes=1)) + (source.jitter or timedelta(0))
     with store.transaction(rt.engine) as session:
-        return source_store.claim(session, source.name, rt.owner, now, lease,
-                                  force=force, slack=slack)
+        claimed = source_store.claim(session, source.name, rt.owner, now, lease,
+                                     force=force, slack=slack)
+        # A failure the database refused to record before is recorded now.
+        pending = rt.poll_failures.unrecorded(source.name) if claimed else None
+        if pending is not None:
+            source_store.record_failures(session, source.name, pending.error, pending.at,
+                                         pending.unrecorded)
+        failed_at = None if claimed else rt.poll_failures.since(source.name)
+        polled_at = source_store.last_polled(session, source.name) if failed_at else None
+    if pending is not None:
+        rt.poll_failures.recorded(source.name)
+    if failed_at is not None and polled_at is not None and polled_at > failed_at:
+        rt.poll_failures.succeeded(source.name)  # another replica has polled it since
+    return claimed
 
 
 async def _keep_lease(rt: Runtime, name: str, lease: timedelta) -> None:
@@ -363,12 +428,17 @@ def _release(rt: Runtime, name: str) -> None:
         source_store.release(session, name, rt.owner)
 
 
-def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime) -> None:
+def _record_failure(rt: Runtime, source: SourceBase, error: str, now: datetime,
+                    retry_at: datetime) -> bool:
+    """Record a failed poll, due again at ``retry_at``; False if the database refused."""
     try:
         with store.transaction(rt.engine) as session:
-            source_store.finish_poll(session, source.name, now, next_due(source, now), error)
-    except Exception:
-        log.exception("could not record the failure of %s", source.name)
+            source_store.finish_poll(session, source.name, now, retry_at, error)
+    except Exception as exc:
+        log.error("could not record the failure of %s: %s", source.name,
+                  store.describe_error(exc, rt.engine.url))
+        return False
+    return True
 
 
 async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> Fetched:
@@ -379,6 +449,8 @@ async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> F
             whole.results += chunk.results
             whole.pages += chunk.pages
             whole.unread += chunk.unread
+            whole.defer_list_state |= chunk.defer_list_state
+            whole.list_state = chunk.list_state  # the last chunk's say
     await asyncio.to_thread(_read_unread, source, whole, report)
     return whole
 
@@ -386,6 +458,7 @@ async def fetch_source(rt: Runtime, source: SourceBase, report: PollReport) -> F
 async def dispatch_outbox(rt: Runtime, *, limit: int = 50) -> DispatchReport:
     """Send due deliveries; each is marked sent only after its target accepted it.
     Digests, storm folding, quiet hours and pacing: watcher.delivery.dispatch."""
-    report = await dispatch(rt, limit=limit)
+    report = await dispatch(rt, limit=limit,
+                            lease=timedelta(seconds=rt.settings.delivery_lease_s))
     rt.metrics.record_deliveries(sent=report.sent, failed=report.failed, dead=report.dead)
     return report

@@ -55,8 +55,14 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
         with serve_app(create_app(engine)) as base:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)  # bounded: a hang fails, never waits forever
+            refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+            page.on("console", lambda message: refused.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             page.goto(base + "/")
             assert page.locator("table.changes tbody tr").count() == len(ids)
+            # The policy lets the page's own style in: the header is its dark blue.
+            assert page.evaluate("getComputedStyle(document.querySelector('header'))"
+                                 ".backgroundColor") == "rgb(23, 50, 77)"
             if os.environ.get("WATCHER_SCREENSHOT"):
                 page.screenshot(path=os.environ["WATCHER_SCREENSHOT"], full_page=True)
 
@@ -75,6 +81,7 @@ def test_browse_filter_open_and_follow_the_evidence(browser: Browser, tmp_path: 
             shot = tmp_path / "change.png"
             page.screenshot(path=str(shot), full_page=True)
 
+            assert refused == [], refused
             page.click("a.source-link")
             page.wait_for_url(f"{site.base_url}/itf/en/news/mec-opening.html*")
             assert "commenced operation today" in page.locator("#evidence").inner_text()
@@ -103,6 +110,9 @@ def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) 
                 route.abort("internetdisconnected")
 
         page.route("**/*", local_only)
+        refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text else None)
         page.goto(base + "/api/docs")
         page.wait_for_selector(".swagger-ui .info .title")
         assert "watcher" in page.locator(".swagger-ui .info .title").inner_text()
@@ -114,6 +124,7 @@ def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) 
         page.close()
     engine.dispose()
     assert outside == []
+    assert refused == [], refused
     assert shot.read_bytes().startswith(PNG)
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import Envelope
 
 from tests.helpers.smtp_server import PASSWORD, SmtpServer
 from watcher import store
@@ -192,32 +191,11 @@ def test_claimed_sent_but_never_marked_is_sent_again_after_the_lease(
     assert len(smtp.messages) == 2
 
 
-class _StallingSmtp(SmtpServer):
-    """Accepts DATA, records it, then stalls before answering 250 until released: the
-    sender has handed the mail over but cannot have marked it sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.received = threading.Event()
-        self.release = threading.Event()
-        stall = self
-
-        class Handler(type(self.handler)):  # type: ignore[misc]
-            async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-                await super().handle_DATA(server, session, envelope)
-                stall.received.set()
-                for _ in range(200):  # at most 10 s
-                    if stall.release.is_set():
-                        break
-                    await asyncio.sleep(0.05)
-                return "250 OK"
-
-        self.handler = Handler()
-
-
 def test_sigkill_between_send_and_mark_does_not_lose_the_alert(
         runtime: Any, tmp_path: Path, database_url: str) -> None:
-    smtp = _StallingSmtp().start()
+    # The first email is received, then its answer held: the dispatcher has handed it
+    # over but cannot have marked it sent.
+    smtp = SmtpServer(hold_after=0).start()
     try:
         rt = runtime(smtp.mailto_url())
         announce(rt, FUNDS[0], utcnow())
@@ -233,14 +211,14 @@ def test_sigkill_between_send_and_mark_does_not_lose_the_alert(
         child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            assert smtp.received.wait(30), "the dispatcher never sent"
+            assert smtp.held.wait(30), "the dispatcher never sent"
             child.send_signal(signal.SIGKILL)
             assert child.wait(10) == -signal.SIGKILL
         finally:
             if child.poll() is None:
                 child.kill()
                 child.wait(10)
-        smtp.release.set()
+        smtp.release()
         assert [d.status for d in rows(rt)] == ["sending"]  # sent, never marked
 
         assert cycle(rt).sent == 0  # the dead dispatcher's lease still holds
@@ -250,7 +228,6 @@ def test_sigkill_between_send_and_mark_does_not_lose_the_alert(
         subjects = smtp.subjects()
         assert subjects and set(subjects) == {f"New fund: {FUNDS[0]} (HK$300 million)"}
     finally:
-        smtp.release.set()
         smtp.stop()
 
 

@@ -8,12 +8,12 @@
         s.requests                  # each request seen: method, path, headers, arrival time
 
 A route is a ``(status, headers, body)`` tuple, a :class:`Reply` (which can also be slow,
-trickle its body or be huge), or a list of those served in turn (the last one repeats),
-e.g. ``[Reply(503), Reply(200, body=b"ok")]`` for retry tests. Replies carrying an ``ETag`` or
-``Last-Modified`` header answer matching ``If-None-Match`` / ``If-Modified-Since`` with
-304. Unknown paths get 404. Routes match the path without its query, unless a route names
-the exact path and query (``"/page.php?id=7"``). Use it as a context manager or through
-:func:`serve`.
+trickle its body, be huge, or be held until the test opens its ``gate``), or a list of
+those served in turn (the last one repeats), e.g. ``[Reply(503), Reply(200, body=b"ok")]``
+for retry tests. Replies carrying an ``ETag`` or ``Last-Modified`` header answer matching
+``If-None-Match`` / ``If-Modified-Since`` with 304. Unknown paths get 404. Routes match the
+path without its query, unless a route names the exact path and query
+(``"/page.php?id=7"``). Use it as a context manager or through :func:`serve`.
 
 watcher refuses loopback addresses unless allowed: tests allow ``LOOPBACK_ALLOW``
 (tests/conftest.py sets WATCHER_FETCH_ALLOW to it; ``child_env()`` for child processes).
@@ -54,6 +54,9 @@ class Reply:
     huge_bytes: int = 0  # instead of body: stream this many b"a" bytes, never held in memory
     send_length: bool = True  # False: no Content-Length, the body ends when the socket closes
     trickle_s: float = 0.0  # send the body a byte at a time, this long apart (slowloris)
+    # Held until the test sets it (or the server stops): a request the test decides when
+    # to answer, e.g. to act while a poll waits for it.
+    gate: threading.Event | None = None
 
 
 Route = Reply | tuple[int, dict[str, str], bytes] | list[Any]
@@ -187,6 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(404, {"Content-Type": "text/plain"}, b"not found")
         if reply.delay_s and owner._stop.wait(reply.delay_s):
             return
+        while reply.gate is not None and not reply.gate.wait(0.05):
+            if owner._stop.is_set():
+                return
         if reply.status == 200 and _not_modified(self.headers, reply.headers):
             self.send_response(304)
             for name in ("ETag", "Last-Modified"):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
@@ -35,10 +36,20 @@ def free_port() -> int:
 class _Handler:
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    hold_after: int | None = None  # keep this many, then hold the next one's answer
+    held: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
         with self.lock:
             self.messages.append(message_from_bytes(envelope.original_content or b""))
+            hold = self.hold_after is not None and len(self.messages) == self.hold_after + 1
+        if hold:  # received, not yet acknowledged: the sender cannot have marked it sent
+            self.held.set()
+            for _ in range(600):  # at most 30 s
+                if self.released.is_set():
+                    break
+                await asyncio.sleep(0.05)
         return "250 OK"
 
 
@@ -50,10 +61,20 @@ def _check_login(server: Any, session: Any, envelope: Any, mechanism: str,
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, hold_after: int | None = None) -> None:
+        """``hold_after=N``: the (N+1)th message is received, then its answer held until
+        ``release()`` (``held`` is set meanwhile): a sender killed then has handed the
+        mail over without knowing it."""
         self.port = port or free_port()
-        self.handler = _Handler()
+        self.handler = _Handler(hold_after=hold_after)
         self._controller: Controller | None = None
+
+    @property
+    def held(self) -> threading.Event:
+        return self.handler.held
+
+    def release(self) -> None:
+        self.handler.released.set()
 
     @property
     def messages(self) -> list[Message]:
@@ -79,6 +100,7 @@ class SmtpServer:
         return self
 
     def stop(self) -> None:
+        self.release()  # a held answer would keep the server's loop from stopping
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

@@ -23,9 +23,10 @@ Check = Callable[[httpx2.AsyncClient], Awaitable[None]]
 
 
 def serve(engine: Engine, metrics: Metrics, running: bool, check: Check,
-          web: Any = None) -> None:
+          web: Any = None, unstored: tuple[str, ...] = ()) -> None:
     async def scenario() -> None:
-        server = HttpServer(create_http_app(engine, metrics, lambda: running, web),
+        server = HttpServer(create_http_app(engine, metrics, lambda: running, web,
+                                            lambda: list(unstored)),
                             bind("127.0.0.1", 0))
         server.start()
         try:
@@ -76,6 +77,35 @@ def test_unhealthy_when_the_database_does_not_answer() -> None:
         assert (await client.get("/metrics")).status_code == 200  # still answers
 
     serve(dead, Metrics(), True, check)
+
+
+def test_unhealthy_when_the_database_answers_but_takes_no_write(tmp_path: Path,
+                                                                engine: Engine) -> None:
+    # The same file opened read-only: SELECT 1 answers, every write is refused. Before,
+    # /healthz said ok while every poll failed to store.
+    read_only = store.make_engine(f"sqlite:///file:{tmp_path / 'w.db'}?mode=ro&uri=true")
+    store.ping(read_only)
+
+    async def check(client: httpx2.AsyncClient) -> None:
+        response = await client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "scheduler": "running",
+                                   "database": "OperationalError"}
+
+    try:
+        serve(read_only, Metrics(), True, check)
+    finally:
+        read_only.dispose()
+
+
+def test_unhealthy_while_a_poll_waits_to_be_stored(engine: Engine) -> None:
+    async def check(client: httpx2.AsyncClient) -> None:
+        response = await client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["unstored_polls"] == ["alpha"]
+        assert response.json()["database"] == "ok"
+
+    serve(engine, Metrics(), True, check, unstored=("alpha",))
 
 
 def test_metrics_include_the_outbox_depth_read_at_scrape_time(engine: Engine) -> None:

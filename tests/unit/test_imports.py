@@ -18,12 +18,13 @@ from tests.helpers.interpreter import last_json_of
 # for a person (rich, typer, click, pygments), to migrate (alembic, mako), to read a page
 # with CSS selectors lxml cannot answer by id (bs4, soupsieve), to guess the encoding of
 # a page that declares none and is not UTF-8 or Big5 (charset_normalizer; bs4 imports it
-# too), or not by the fetcher (httpx 0.x, which also imports rich, click and pygments; and
-# httpx2's own transport, httpcore2 with h11: the fetcher sends httpx2's requests through
-# aiohttp, watcher/fetch/connect.py).
+# too), to match a rule's regex (re2: the shipped rules have none), or not by the fetcher
+# (httpx 0.x, which also imports rich, click and pygments; and httpx2's own transport,
+# httpcore2 with h11: the fetcher sends httpx2's requests through aiohttp,
+# watcher/fetch/connect.py).
 NOT_FOR_POLLING = ("apprise", "fastapi", "starlette", "uvicorn", "rich", "typer", "click",
                    "pygments", "alembic", "mako", "httpx", "httpcore", "httpcore2", "h11",
-                   "markdown", "bs4", "soupsieve", "charset_normalizer")
+                   "markdown", "bs4", "soupsieve", "charset_normalizer", "re2")
 
 
 def imported_by(code: str) -> set[str]:
@@ -85,3 +86,9 @@ def test_a_class_selector_still_reads_with_bs4() -> None:
                            " source='s', reader=Reader(body='div.mB15'))\n"
                            "assert doc2.text == 'Ends', doc2\n")
     assert "bs4" in loaded
+
+
+def test_the_shipped_rules_do_not_load_re2() -> None:
+    loaded = imported_by("from pathlib import Path\nfrom watcher.config.rules import load_rules\n"
+                         "assert load_rules(Path('rules'))")
+    assert "re2" not in loaded

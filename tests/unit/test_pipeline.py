@@ -93,8 +93,8 @@ def test_bad_responses_are_the_source_s_error_and_the_rest_goes_on(
     names = {entry.fact_key for entry in log}
     assert "industry-upgrading-matching-fund" in names
     assert "advanced-materials-research-centre" in names
-    # No target configured: the alerts went to the console, markup shown as text.
-    printed = capsys.readouterr().out
+    # No target configured: the alerts went to the console (stderr), markup shown as text.
+    printed = capsys.readouterr().err
     assert "Industry Upgrading Matching Fund" in printed
     assert "<script>" not in printed
 
@@ -147,7 +147,7 @@ def test_a_redesigned_list_page_fails_its_source_naming_the_selector(
     failing = {a.subject: a.body for a in alerts}
     body = failing[f"Source failing: news-list ({settings.failing_after} failed polls)"]
     assert "items selector 'ul.news li > a' matched nothing" in body
-    assert "Source failing: news-list" in capsys.readouterr().out  # sent (to the console)
+    assert "Source failing: news-list" in capsys.readouterr().err  # sent (to the console)
 
 
 def test_followed_pdfs_are_read_and_a_scanned_one_is_the_source_s_error(

@@ -5,6 +5,9 @@ happens once, and a followed page's 304 is counted on its page state, not logged
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,11 +63,11 @@ def site() -> Iterator[LocalServer]:
         yield server
 
 
-def _runtime(directory: Path, site: LocalServer) -> Runtime:
+def _runtime(directory: Path, site: LocalServer, extra: str = "") -> Runtime:
     sources = directory / "sources"
     sources.mkdir(parents=True)
     (sources / "feed.yaml").write_text(
-        f"name: feed\nkind: rss\nurl: {site.url('/feed.xml')}\ninterval: 15m\n"
+        f"name: feed\nkind: rss\nurl: {site.url('/feed.xml')}\ninterval: 15m\n{extra}"
         "follow:\n  title: \"span#PRHeadlineSpan\"\n  body: \"span#pressrelease\"\n")
     settings = Settings(database_url=f"sqlite:///{directory / 'watcher.db'}",
                         sources_dir=sources, rules_dir=Path("rules").resolve(), notify="",
@@ -140,3 +143,77 @@ def test_chunked_and_whole_polls_store_the_same(tmp_path: Path, site: LocalServe
     # fetch_source (backfill, rules test) still gives the whole poll at once: here the
     # feed's 304, nothing followed.
     assert asyncio.run(again()) == 1
+
+
+# --- a list's validators wait until every item it names is followed --------------------
+
+
+def _documents(rt: Runtime) -> int:
+    return _count(rt, select(func.count()).select_from(DocumentRow))
+
+
+def test_a_poll_stopped_between_chunks_is_finished_by_the_next_one(
+        runtime: Runtime, site: LocalServer) -> None:
+    """Before: the feed's ETag was kept with the first chunk, so the next poll got a 304
+    and the pages after the stop were never read."""
+    gate = threading.Event()
+    held = site.routes["/p/4.htm"]
+    assert isinstance(held, Reply)
+    site.routes["/p/4.htm"] = Reply(held.status, held.headers, held.body, gate=gate)
+
+    async def stopped_after_the_first_chunk() -> None:
+        async with runtime.network():
+            poll = asyncio.create_task(
+                poll_source(runtime, runtime.sources["feed"], force=True, chunk_size=3))
+            deadline = time.monotonic() + 20
+            while _documents(runtime) < 3 or site.hits["/p/4.htm"] == 0:
+                assert time.monotonic() < deadline, "the first chunk was never stored"
+                await asyncio.sleep(0.02)
+            poll.cancel()  # what a stop (or a kill) between two chunks leaves
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+
+    asyncio.run(stopped_after_the_first_chunk())
+    gate.set()
+    assert _documents(runtime) == 3
+
+    rest = _poll(runtime, chunk_size=3)
+    assert rest.error is None
+    assert rest.not_modified == 3  # the feed was read again; the stored pages said 304
+    assert rest.documents == PAGES - 3
+    assert _documents(runtime) == PAGES
+    # Every item followed: the feed's validators are kept now, and the next poll is one 304.
+    settled = _poll(runtime, chunk_size=3)
+    assert (settled.requests, settled.not_modified, settled.documents) == (1, 1, 0)
+
+
+def test_a_feed_longer_than_max_items_is_read_over_successive_polls(
+        tmp_path: Path, site: LocalServer) -> None:
+    rt = _runtime(tmp_path, site, extra="max_items: 3\n")
+    first = _poll(rt, chunk_size=2)
+    assert (first.requests, first.documents, first.left) == (4, 3, PAGES - 3)
+    second = _poll(rt, chunk_size=2)  # the feed again (not a 304): the next three
+    assert (second.requests, second.not_modified, second.documents) == (4, 0, 3)
+    assert second.left == 1
+    third = _poll(rt, chunk_size=2)  # the last one, then two of the known, for changes
+    assert (third.documents, third.not_modified, third.left) == (1, 2, 0)
+    assert _documents(rt) == PAGES
+    fourth = _poll(rt, chunk_size=2)
+    assert (fourth.requests, fourth.not_modified) == (1, 1)
+
+
+@pytest.mark.parametrize(("failure", "retried"), [(503, True), (404, False)])
+def test_an_item_that_failed_for_now_is_tried_again_by_the_next_poll(
+        runtime: Runtime, site: LocalServer, failure: int, retried: bool) -> None:
+    page = site.routes["/p/5.htm"]
+    site.routes["/p/5.htm"] = [Reply(failure), page]
+    first = _poll(runtime, chunk_size=3)
+    assert first.error is not None and f"HTTP {failure}" in first.error
+    assert _documents(runtime) == PAGES - 1
+
+    second = _poll(runtime, chunk_size=3)
+    if retried:  # the feed is read again, page 5 with it
+        assert second.error is None and second.documents == 1
+        assert _documents(runtime) == PAGES
+    else:  # a 404 is an answer: the page is recorded as failed, the feed as read
+        assert (second.requests, second.not_modified) == (1, 1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -405,7 +406,7 @@ BAD = "tests/fixtures/rules/bad"
      "all, not)"),
     ("bad-regex.yaml",
      f"{BAD}/bad-regex.yaml:4:9: match.name: invalid regular expression '(Fund|Scheme': "
-     "missing ), unterminated subpattern at position 0"),
+     "missing ) at '(Fund|Scheme'"),
     ("template-syntax.yaml",
      f"{BAD}/template-syntax.yaml:3:10: subject: template syntax error: unexpected '}}' "
      "(template line 1)"),
@@ -510,6 +511,48 @@ def test_unknown_notify_tag_is_located(tmp_path: Path, monkeypatch: pytest.Monke
         "rules/r.yaml:4:11: notify: unknown target tag 'pager' (known: email, slack)",
     ]
     assert check_tags(rules, {"email", "pager"}) == []
+
+
+# --- regexes on RE2: a pattern cannot hang a poll -------------------------------------------
+
+
+def test_a_backtracking_pattern_on_long_page_text_answers_at_once(tmp_path: Path) -> None:
+    """With Python's re, this pattern against a few thousand words of evidence takes
+    longer than the universe has left; `rules check` said ok and every poll hung."""
+    rule = _rule_from(tmp_path, (
+        "id: hostile\nwhen: fact_added\nsubject: s\n"
+        "match:\n  evidence: '^(\\w+\\s?)+\\d$'\n"))
+    long_text = "The Government announced a fund for manufacturers " * 400 + "!"
+    change = added(FactKind.FUNDING, "f", "Some Fund", long_text)
+    started = time.monotonic()
+    assert evaluate([rule], event(change)) == []
+    assert evaluate([rule], event(added(FactKind.FUNDING, "g", "Fund", "phase 2"))) != []
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [
+    (r"(Fund)\s+\1", "invalid escape sequence at '\\1' (rules use RE2: no backreferences "
+                     "or lookaround)"),
+    ("Fund(?=s)", "invalid perl operator at '(?=' (rules use RE2: no backreferences or "
+                  "lookaround)"),
+])
+def test_what_re2_cannot_do_is_refused_at_load_with_file_and_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str, reason: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("rule.yaml").write_text(
+        f"id: r\nwhen: fact_added\nsubject: s\nmatch:\n  name: '{pattern}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_rule_file(Path("rule.yaml"))
+    assert str(info.value) == (f"rule.yaml:5:9: match.name: invalid regular expression "
+                               f"'{pattern}': {reason}")
+
+
+def test_re2_patterns_match_chinese_and_case_as_before(tmp_path: Path) -> None:
+    rule = _rule_from(tmp_path, "id: zh\nwhen: fact_added\nsubject: s\n"
+                                "match:\n  name: '(?-i:New) .*SCHEME|工業化'\n")
+    assert [a.rule_id for a in evaluate([rule], event(NIAS))] == ["zh"]
+    assert [a.rule_id for a in evaluate([rule], event(NIAS_ZH))] == ["zh"]
+    assert evaluate([rule], event(SUPER_ZH)) == []
 
 
 def test_templates_see_every_amount_with_its_role(tmp_path: Path) -> None:

@@ -261,6 +261,57 @@ def test_token_link_leaves_a_cookie_so_the_pages_links_work(guarded: TestClient)
     assert TOKEN not in first.text  # never echoed into the page
 
 
+@pytest.mark.parametrize(("url", "headers", "secure"), [
+    ("http://testserver/", {}, False),
+    ("https://testserver/", {}, True),
+    ("http://testserver/", {"X-Forwarded-Proto": "https"}, True),  # behind a TLS proxy
+])
+def test_the_token_cookie_is_secure_over_https(guarded: TestClient, url: str,
+                                               headers: dict[str, str], secure: bool) -> None:
+    guarded.cookies.clear()
+    response = guarded.get(url, params={"token": TOKEN}, headers=headers)
+    assert response.status_code == 200
+    attributes = {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+    assert ("secure" in attributes) is secure
+    assert {"httponly", "samesite=strict"} <= attributes
+
+
+SECURITY_HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
+                    "referrer-policy": "no-referrer"}
+
+
+@pytest.mark.parametrize("path", ["/", "/facts", "/sources", "/changes/1", "/missing",
+                                  "/feed.atom", "/api/changes", "/api/docs"])
+def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "base-uri 'none'" in policy
+    if path != "/api/docs":  # Swagger UI runs its own script; the pages run none
+        assert policy.startswith("default-src 'none'; style-src 'sha256-")
+        assert "script-src" not in policy and "unsafe-inline" not in policy
+
+
+def test_the_refused_answer_carries_them_too(guarded: TestClient) -> None:
+    guarded.cookies.clear()
+    refused = guarded.get("/")
+    assert refused.status_code == 401
+    assert refused.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in refused.headers["content-security-policy"]
+
+
+def test_the_policy_allows_exactly_the_pages_own_style(client: TestClient) -> None:
+    """The CSP names the hash of the inline <style> block as the browser receives it."""
+    import base64
+    import hashlib
+
+    response = client.get("/")
+    [style] = re.findall(r"<style>(.*?)</style>", response.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["content-security-policy"]
+
+
 def test_settings_give_the_database_and_the_token(tmp_path: Path, engine: Engine) -> None:
     url = engine.url.render_as_string(hide_password=False)
     settings = Settings(database_url=url, web_token=TOKEN)

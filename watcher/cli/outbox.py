@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -56,7 +57,7 @@ def outbox_list(
     with store.transaction(runtime.engine) as session:
         rows = outbox_store.listing(session, status)
     if json_output:
-        print_json([r.__dict__ for r in rows])
+        print_json([asdict(r) for r in rows])  # Delivery has slots: no __dict__
         return
     table = Table("id", "change", "rule", "target", "route", "status", "attempts", "due",
                   "last error", title="outbox")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from watcher import store
 from watcher.cli.common import JsonOption, fail, guarded, load_runtime, out, print_json, user_errors
 from watcher.display import plural
 from watcher.store.timeutil import utcnow
@@ -24,7 +25,8 @@ def check(
     """Poll sources now, store what changed, send alerts, and print a summary.
 
     Exit status: 0 when every source was polled, 1 when any source failed (its error is
-    in the summary), 2 for a mistake in the command or the configuration."""
+    in the summary; a poll the database refused to store is named first, and nothing of
+    it is counted), 2 for a mistake in the command or the configuration."""
     from watcher.pipeline import dispatch_outbox, poll_source
 
     runtime = guarded(load_runtime)
@@ -37,14 +39,20 @@ def check(
         async with runtime.network():
             reports = await asyncio.gather(
                 *(poll_source(runtime, runtime.sources[n], force=True) for n in names))
-            return list(reports), await dispatch_outbox(runtime, limit=1000)
+            try:
+                return list(reports), await dispatch_outbox(runtime, limit=1000)
+            except Exception as exc:  # the outbox is in the same database
+                if not store.is_database_error(exc):
+                    raise
+                return list(reports), store.describe_error(exc, runtime.engine.url)
 
     reports, dispatch = asyncio.run(work())
+    undelivered = dispatch if isinstance(dispatch, str) else None
+    sent, unsent = (0, 0) if undelivered else (dispatch.sent, dispatch.failed)
     failed = [r for r in reports if r.error]
     if json_output:
-        print_json({"sources": [r.__dict__ | {"errors": r.errors.counts(), "error": r.error}
-                                for r in reports],
-                    "sent": dispatch.sent, "failed": dispatch.failed})
+        print_json({"sources": [_summary(r) for r in reports], "sent": sent,
+                    "failed": unsent, "dispatch_error": undelivered})
     else:
         table = Table("source", "requests", "304", "documents", "facts", "changes", "alerts",
                       "error", title="poll summary")
@@ -52,7 +60,14 @@ def check(
             table.add_row(r.source, str(r.requests), str(r.not_modified), str(r.documents),
                           str(r.facts), str(r.changes), str(r.alerts), r.error or "")
         out.print(table)
-        out.print(f"deliveries sent: {dispatch.sent}, failed: {dispatch.failed}")
+        out.print(f"deliveries sent: {sent}, failed: {unsent}")
+    unstored = [r for r in reports if r.incomplete]
+    if unstored:  # the database's trouble first: it is no one source's
+        more = f" (and {len(unstored) - 1} more sources)" if len(unstored) > 1 else ""
+        raise fail(f"{unstored[0].source}: the poll could not be stored: "
+                   f"{unstored[0].incomplete}{more}", 1)
+    if undelivered:
+        raise fail(f"the outbox could not be sent: database error: {undelivered}", 1)
     if failed:
         from watcher.fetch.client import unreachable
 
@@ -62,6 +77,13 @@ def check(
                        "does it need a proxy?", 1)
         raise fail(f"{plural(len(failed), 'source')} of {len(reports)} failed: "
                    + ", ".join(r.source for r in failed), 1)
+
+
+def _summary(report: Any) -> dict[str, Any]:
+    """A poll's report for --json: its errors counted by reason (``retry_at`` is the
+    daemon's business)."""
+    summary: dict[str, Any] = {k: v for k, v in report.__dict__.items() if k != "retry_at"}
+    return summary | {"errors": report.errors.counts(), "error": report.error}
 
 
 def _day_option(name: str, value: str | None) -> date | None:

@@ -29,8 +29,9 @@ pydantic error's ``loc`` is such a path, with extra steps for union tags (``'rss
 the locator skips because no value lives there.
 
 Also refused, with the line of the problem: YAML syntax errors, duplicate keys in one
-mapping (silently keeping the last would hide a typo), unsafe tags (``!!python/...``), and
-documents whose aliases expand past :data:`MAX_NODES` (the "billion laughs").
+mapping (silently keeping the last would hide a typo), unsafe tags (``!!python/...``),
+documents whose aliases expand past :data:`MAX_NODES` (the "billion laughs"), and files
+larger than :data:`MAX_FILE_BYTES` (the line where the limit is passed).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ from pydantic_core import ErrorDetails
 from watcher.errors import ConfigError, ConfigErrors
 
 MAX_NODES = 200_000  # values one document may expand to; real config files hold hundreds
+# The largest file read as configuration. The biggest shipped one (db/baseline.yaml) is
+# 10 KB; a 45 MB YAML list took 85 s and 1.9 GB before failing with a misleading error,
+# and PyYAML reads about 130 KB a second of the worst kind (a list of one-letter items).
+MAX_FILE_BYTES = 256 * 1024
 
 Step = str | int
 Path_ = tuple[Any, ...]  # a path of mapping keys and list indexes into the data
@@ -145,9 +150,15 @@ def load_documents(path: Path | str, *, shown_as: str | None = None) -> list[Loc
     file:line:column."""
     shown = shown_as if shown_as is not None else display_path(path)
     try:
-        raw = Path(path).read_bytes()
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # no more than that is ever held
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", shown) from None
+    if len(raw) > MAX_FILE_BYTES:
+        line = raw[:MAX_FILE_BYTES].count(b"\n") + 1
+        raise ConfigError(f"file too large: configuration files may be at most "
+                          f"{MAX_FILE_BYTES // 1024} KiB, and this line passes that",
+                          shown, line)
     return parse_documents(raw, shown)
 
 

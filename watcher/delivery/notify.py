@@ -155,11 +155,12 @@ def send(
 
 def console_send(subject: str, body: str, console: Console | None = None) -> SendResult:
     """Print an alert when no target is configured. Page text is shown literally (rich
-    markup is not interpreted)."""
+    markup is not interpreted). On stderr: stdout is the command's own answer, which
+    ``watcher check --json`` must keep to one JSON document."""
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
 
-    out = console or Console()
+    out = console or Console(stderr=True)
     out.print(Panel(Text(body), title=Text(subject, style="bold"), title_align="left"))
     return SendResult(True, None)

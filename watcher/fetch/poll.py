@@ -11,15 +11,22 @@ request conditional.
 
 The list or feed itself is read here (watcher.read), since its links say what to fetch
 next; the followed pages are read later, in the worker thread that stores their chunk.
+
+A list's own validators (its ETag, Last-Modified and body hash) make the next poll's
+request conditional: a 304 there means "nothing new to follow". So they are kept only by
+the poll's last chunk, and only when every item the list names has been followed (a page
+state of its own) or failed for good (a 4xx): a poll killed between chunks, an item that
+timed out, or a list longer than the source's ``max_items`` leaves them unrecorded, and
+the next poll reads the list again and follows what is still unfollowed, those first.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -44,12 +51,17 @@ class PollReport:
     skipped: bool = False  # another replica holds it, or it is not due
     requests: int = 0
     not_modified: int = 0
+    left: int = 0  # listed items not followed this poll (max_items): the next poll's
     documents: int = 0
     facts: int = 0
     changes: int = 0
     alerts: int = 0
     # Counted by reason, not listed: a poll of 1,000 failing items is one bounded line.
     errors: Failures = field(default_factory=Failures)
+    # Why what was fetched could not all be stored (the database refused, or a bug), and
+    # when the poll is to be tried again: a failed poll, whatever else it did.
+    incomplete: str | None = None
+    retry_at: datetime | None = None
 
     @property
     def error(self) -> str | None:
@@ -79,6 +91,11 @@ class Fetched:
     list_results: int = 1
     more: bool = False  # more chunks of this poll follow (fetch_chunks sets it)
     slots: int = 0  # page budget slots its pages hold, given back once it is stored
+    # The list request's validators wait for the end of the poll (see the module's
+    # docstring): the first chunk logs the request without them, and the last one
+    # carries them in ``list_state`` when every listed item has been followed.
+    defer_list_state: bool = False
+    list_state: tuple[FetchResult, str | None] | None = None
 
 
 async def _fetch(rt: Runtime, url: str, states: dict[str, fact_store.PageState],
@@ -141,8 +158,13 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     slots of pages to store travel with their chunk (``Fetched.slots``) and the caller
     gives them back once the chunk is stored. Without one, the pipe alone bounds the
     requests in flight."""
-    items = oldest_first(items[: source.max_items])
     states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
+    items, report.left = _choose(items, states, source.max_items)
+    items = oldest_first(items)  # each chunk then moves facts forward in time
+    # The list's validators, kept by the last chunk if nothing is left over (its body is
+    # not needed for that, and the first chunk is dropped once stored).
+    settled = None if report.left else (replace(fetched.results[0][0], content=b""),
+                                        fetched.results[0][1])
     chunk = fetched
     del fetched  # the first chunk is dropped once stored, like the others
     if source.follow is None:  # the items are the documents: nothing to fetch
@@ -152,9 +174,10 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
                 chunk.more = True
                 yield chunk
                 chunk = Fetched(list_results=0)
+        chunk.list_state = settled
         yield chunk
         return
-    followed = _fetch_followed(rt, items, states, chunk, report, chunk_size, budget)
+    followed = _fetch_followed(rt, items, states, chunk, report, chunk_size, budget, settled)
     del chunk, items, states  # held by the pipe alone, so each is dropped when done
     async with aclosing(followed):
         async for part in followed:
@@ -163,9 +186,12 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
 
 async def _fetch_followed(rt: Runtime, items: list[FeedItem],
                           states: dict[str, fact_store.PageState], chunk: Fetched,
-                          report: PollReport, chunk_size: int, budget: PageBudget | None
+                          report: PollReport, chunk_size: int, budget: PageBudget | None,
+                          settled: tuple[FetchResult, str | None] | None
                           ) -> AsyncGenerator[Fetched, None]:
-    """The followed pages of ``items`` through a pipe of requests (see _follow)."""
+    """The followed pages of ``items`` through a pipe of requests (see _follow); the
+    last chunk carries ``settled``, the list's validators, unless a request failed in a
+    way worth trying again."""
     pipe: deque[tuple[FeedItem, asyncio.Task[tuple[FetchResult, str | None]]]] = deque()
     upcoming = deque(items)
     del items
@@ -193,6 +219,8 @@ async def _fetch_followed(rt: Runtime, items: list[FeedItem],
                         budget.give()
                     raise
                 chunk.results.append((result, content_hash))
+                if _retry_next_poll(result):
+                    settled = None
                 if result.ok and not result.not_modified:
                     chunk.unread.append((item, result))
                     if budget is not None:
@@ -218,6 +246,7 @@ async def _fetch_followed(rt: Runtime, items: list[FeedItem],
                 yield chunk
                 chunk = Fetched(list_results=0)
         handed = chunk
+        chunk.list_state = settled
         yield chunk
     finally:
         for _, request in pipe:  # the poll was stopped: no request outlives it
@@ -226,6 +255,33 @@ async def _fetch_followed(rt: Runtime, items: list[FeedItem],
             # A chunk handed on is the receiver's to give back; the one still being
             # filled, and the requests in the pipe, are this poll's.
             budget.give(len(pipe) + (chunk.slots if chunk is not handed else 0))
+
+
+def _choose(items: list[FeedItem], states: Mapping[str, object], most: int
+            ) -> tuple[list[FeedItem], int]:
+    """The items to follow this poll, in the list's order, and how many listed items are
+    left unfollowed: at most ``most`` (the source's ``max_items``), those never followed
+    yet (no page state) first, then those followed before, to see whether they changed.
+    A list longer than ``most`` is so read completely over successive polls."""
+    urls = list(dict.fromkeys(item.url for item in items))  # a link listed twice: once
+    new = [url for url in urls if url not in states]
+    chosen = set((new + [url for url in urls if url in states])[:most])
+    followed = []
+    for item in items:
+        if item.url in chosen:
+            chosen.discard(item.url)
+            followed.append(item)
+    return followed, max(0, len(new) - most)
+
+
+def _retry_next_poll(result: FetchResult) -> bool:
+    """A followed page that failed in a way that may pass (no answer, a timeout, a 5xx,
+    429): the next poll must read the list again to try it. A 4xx is an answer that
+    will not change by asking again; the page is recorded as failed."""
+    if result.error is None:
+        return False
+    status = result.status
+    return status is None or status >= 500 or status in (408, 429)
 
 
 def _item_as_document(source: SourceBase, item: FeedItem,
@@ -287,6 +343,7 @@ async def fetch_chunks(rt: Runtime, source: SourceBase, report: PollReport, *,
         await _documents_in_page(rt, documents, result, fetched)
     if items:
         assert isinstance(source, RssSource | HtmlSource)
+        fetched.defer_list_state = True  # _follow decides, at the end, whether to keep them
         follow = _follow(rt, source, items, fetched, report, chunk_size, budget)
         # _follow alone holds the first chunk (and the list response) now: held here too,
         # its pages would stay in memory until the whole poll ends.

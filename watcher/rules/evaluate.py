@@ -13,7 +13,6 @@ facts, and the error is logged. A lost alert is worse than an ugly one.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,8 @@ from jinja2 import Template
 from watcher.models import Alert, Change, FactKind
 from watcher.rules.events import Event, changed_fields, fact_context, template_context
 from watcher.rules.model import Match, Rule
+from watcher.rules.regex import Pattern
+from watcher.rules.sandbox import render
 
 # The name its log lines have always carried (the module was watcher/rules.py).
 log = logging.getLogger("watcher.rules")
@@ -39,7 +40,7 @@ def _names(change: Change) -> list[str]:
     return names
 
 
-def _search(pattern: re.Pattern[str], texts: Iterable[str]) -> bool:
+def _search(pattern: Pattern, texts: Iterable[str]) -> bool:
     return any(pattern.search(text) for text in texts)
 
 
@@ -115,8 +116,9 @@ def _fallback_body(context: Mapping[str, Any], error: str) -> str:
 
 
 def _render(template: Template, context: Mapping[str, Any]) -> str:
-    # One line for subjects and keys is enforced by the caller; here only render.
-    return template.render(**context).strip()
+    # One line for subjects and keys is enforced by the caller; here only render, within
+    # the sandbox's bound on the text a template builds.
+    return render(template, context).strip()
 
 
 def render_alert(rule: Rule, event: Event) -> Alert:

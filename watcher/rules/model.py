@@ -6,11 +6,13 @@ file loads, and every template is rendered once against a sample event of each k
 ``when``, so a typo or an unknown variable is a load error naming ``file:line:col`` --
 never a blank alert at 3 a.m.
 
-Matching (``watcher.rules.evaluate.matches``): every condition given must hold; ``any``/``all``/
-``not`` combine sub-matches. Regexes are searched case-insensitively (write ``(?-i:...)``
-to opt out) and work the same for English and Chinese text. ``amount`` and ``status`` test
-the fact's current values as far as the event knows them: a ``fact_changed`` Change holds
-only the changed fields, so the pipeline passes the observed ``Fact`` along for the rest.
+Matching (``watcher.rules.evaluate.matches``): every condition given must hold;
+``any``/``all``/``not`` combine sub-matches. Regexes run on RE2, in time linear in the
+text (no backreferences or lookaround: watcher.rules.regex), are searched
+case-insensitively (write ``(?-i:...)`` to opt out) and work the same for English and
+Chinese text. ``amount`` and ``status`` test the fact's current values as far as the
+event knows them: a ``fact_changed`` Change holds only the changed fields, so the
+pipeline passes the observed ``Fact`` along for the rest.
 
 Templates use Jinja2 with ``trim_blocks``/``lstrip_blocks``: a line holding only a block
 tag leaves no blank line, but a block tag that *ends* a line of text also eats that
@@ -32,7 +34,6 @@ from jinja2 import (
     TemplateSyntaxError,
     meta,
 )
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
     ConfigDict,
     Field,
@@ -63,16 +64,19 @@ from watcher.rules.events import (
     EventType,
     template_context,
 )
+from watcher.rules.regex import Pattern
 from watcher.rules.render import format_hkd, format_status, parse_hkd
+from watcher.rules.sandbox import RuleEnvironment, render
 
 Severity = Literal["info", "warning", "critical"]
 # The size, the status, and the terms (watcher.models.TERM_FIELDS).
 ChangedField = Literal["amount_hkd", "status", "cap_per_project_hkd", "threshold_hkd",
                        "matching_ratio", "government_share", "added_hkd"]
 
-# The one place templates are compiled: sandboxed (rules are config, but config gets
-# copied from the internet), StrictUndefined so a typo raises instead of printing "".
-ENVIRONMENT = SandboxedEnvironment(
+# The one place templates are compiled: sandboxed and bounded (rules are config, but
+# config gets copied from the internet: watcher.rules.sandbox), StrictUndefined so a typo
+# raises instead of printing "".
+ENVIRONMENT = RuleEnvironment(
     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
 ENVIRONMENT.filters["hkd"] = format_hkd
@@ -115,12 +119,9 @@ def _listify(value: object) -> object:
 
 
 def _compile_regex(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    try:
-        return re.compile(value, re.IGNORECASE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    # RE2, not re: a pattern runs on every page's text and must not backtrack for ever
+    # (watcher.rules.regex). ValueError names the pattern and the problem.
+    return Pattern(value) if isinstance(value, str) else value
 
 
 class Strict(_Base):
@@ -151,9 +152,11 @@ class Match(Strict):
     """Conditions on the event; all given must hold. Fact conditions never match a
     source event."""
 
+    model_config = ConfigDict(arbitrary_types_allowed=True)  # Pattern (RE2)
+
     kind: tuple[FactKind, ...] = ()
-    name: re.Pattern[str] | None = None  # searched in the name, English or Chinese
-    evidence: re.Pattern[str] | None = None  # searched in the evidence sentence
+    name: Pattern | None = None  # searched in the name, English or Chinese
+    evidence: Pattern | None = None  # searched in the evidence sentence
     amount: AmountRange | None = None  # the fact's current amount
     status: tuple[Status, ...] = ()  # the fact's current status
     old_status: tuple[Status, ...] = ()  # fact_changed: status before
@@ -237,6 +240,8 @@ def compile_template(text: str) -> Template:
         raise ValueError(
             f"template syntax error: {exc.message} (template line {exc.lineno})"
         ) from None
+    except RecursionError:  # thousands of nested brackets
+        raise ValueError("template nests too deeply") from None
     try:
         # Filters and tests are looked up when the tree compiles, not when it parses.
         template = ENVIRONMENT.from_string(tree)
@@ -273,8 +278,8 @@ def try_template(template: Template, rule: Any, events: tuple[str, ...]) -> None
             # Attributes differ from fact to fact; any name is plausible at load time.
             context["fact"]["attributes"] = _AnyAttributes(context["fact"]["attributes"])
         try:
-            template.render(**context)
-        except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+            render(template, context)
+        except (TemplateError, ArithmeticError, TypeError, ValueError, MemoryError) as exc:
             hint = ""
             if event_type not in FACT_EVENTS and "'None' has no attribute" in str(exc):
                 hint = " (fact is empty for source events: guard with {% if fact %})"

@@ -28,20 +28,22 @@ from starlette.types import ASGIApp
 from watcher import store
 from watcher.service.observe import CONTENT_TYPE, Metrics
 from watcher.store import outbox
+from watcher.store.timeutil import utcnow
 
 log = logging.getLogger("watcher.http")
 
-HEALTH_TIMEOUT_S = 3.0  # a database slower than this to answer SELECT 1 counts as down
+HEALTH_TIMEOUT_S = 3.0  # a database slower than this to take a write counts as down
 
 
 @dataclass(frozen=True)
 class Health:
     scheduler: bool
     database: str  # "ok" or the error's class name (never its text: it may hold a URL)
+    unstored: tuple[str, ...] = ()  # sources whose last poll could not be stored
 
     @property
     def ok(self) -> bool:
-        return self.scheduler and self.database == "ok"
+        return self.scheduler and self.database == "ok" and not self.unstored
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -76,8 +78,10 @@ def socket_address(sock: socket.socket) -> str:
 
 
 def check_database(engine: Engine) -> str:
+    """"ok" when the database takes a committed write: a read-only or full database
+    answers SELECT 1 while every poll fails to store."""
     try:
-        store.ping(engine)
+        store.check_writable(engine, utcnow())
     except Exception as exc:  # any failure to answer is "down", whatever its type
         return exc.__class__.__name__
     return "ok"
@@ -90,8 +94,11 @@ def _outbox_depth(engine: Engine) -> dict[str, int]:
 
 def create_http_app(engine: Engine, metrics: Metrics,
                     scheduler_running: Callable[[], bool],
-                    web: ASGIApp | None = None) -> Starlette:
-    """``/healthz`` and ``/metrics``, and ``web`` (the read-only pages) under ``/``."""
+                    web: ASGIApp | None = None,
+                    unstored: Callable[[], list[str]] = list) -> Starlette:
+    """``/healthz`` and ``/metrics``, and ``web`` (the read-only pages) under ``/``.
+    ``unstored`` names the sources whose last poll could not be stored (a retry is due):
+    the daemon is not healthy until it has stored what it fetched."""
 
     async def health() -> Health:
         try:
@@ -99,14 +106,18 @@ def create_http_app(engine: Engine, metrics: Metrics,
                                               HEALTH_TIMEOUT_S)
         except TimeoutError:
             database = "TimeoutError"
-        return Health(scheduler=scheduler_running(), database=database)
+        return Health(scheduler=scheduler_running(), database=database,
+                      unstored=tuple(unstored()))
 
     async def healthz(request: Request) -> Response:
         state = await health()
-        return JSONResponse({"status": "ok" if state.ok else "unavailable",
-                             "scheduler": "running" if state.scheduler else "stopped",
-                             "database": state.database},
-                            status_code=200 if state.ok else 503)
+        body: dict[str, object] = {
+            "status": "ok" if state.ok else "unavailable",
+            "scheduler": "running" if state.scheduler else "stopped",
+            "database": state.database}
+        if state.unstored:
+            body["unstored_polls"] = list(state.unstored)
+        return JSONResponse(body, status_code=200 if state.ok else 503)
 
     async def metrics_page(request: Request) -> Response:
         # The outbox is shared by all replicas: read its depth when asked, not per send.

@@ -45,6 +45,10 @@ class Metrics:
                                     ["source"], registry=r)
         self.changes = Counter("watcher_changes", "New changes detected", ["source"],
                                registry=r)
+        self.unstored = Counter("watcher_polls_unstored",
+                                "Polls that could not store what they fetched (the "
+                                "database refused); each is retried", ["source"],
+                                registry=r)
         self.deliveries = Counter("watcher_deliveries",
                                   "Delivery attempts by status (sent, failed, dead)",
                                   ["status"], registry=r)
@@ -68,11 +72,13 @@ class Metrics:
             self.fetch_errors.labels(source).inc()
 
     def record_poll(self, source: str, *, skipped: bool, error: bool, changes: int,
-                    finished_at: datetime) -> None:
-        result = SKIPPED if skipped else ERROR if error else OK
+                    finished_at: datetime, unstored: bool = False) -> None:
+        result = SKIPPED if skipped else ERROR if error or unstored else OK
         self.polls.labels(source, result).inc()
         if skipped:
             return
+        if unstored:
+            self.unstored.labels(source).inc()
         self.changes.labels(source).inc(changes)
         if not error:
             self.last_success.labels(source).set(finished_at.timestamp())

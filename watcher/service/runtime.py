@@ -31,6 +31,7 @@ from watcher.fetch import Fetcher
 from watcher.fetch.address import AddressPolicy
 from watcher.fetch.budget import HostTurns, PageBudget
 from watcher.rules.model import Rule
+from watcher.service.failures import PollFailures
 from watcher.service.observe import Metrics
 from watcher.service.settings import Settings
 from watcher.store import sources as source_store
@@ -96,12 +97,16 @@ class Runtime:
     page_budget: PageBudget = field(default_factory=PageBudget, repr=False)
     # Long polls of one host take turns (watcher.fetch.budget.HostTurns says why).
     host_turns: HostTurns = field(default_factory=HostTurns, repr=False)
+    # Polls that could not store what they fetched, until one does (retried, /healthz).
+    poll_failures: PollFailures = field(default_factory=PollFailures, repr=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or Settings()
         config = Config.load(settings)
-        engine = store.make_engine(settings.database_url)
+        engine = store.make_engine(settings.database_url,
+                                   connect_timeout_s=settings.db_connect_timeout_s,
+                                   statement_timeout_s=settings.db_statement_timeout_s)
         return cls(settings, engine, config, default_owner(settings),
                    page_budget=PageBudget(settings.pages_in_memory))
 
@@ -129,6 +134,7 @@ class Runtime:
     def reload(self) -> None:
         """Swap in the configuration on disk; raises ConfigError and keeps the old one."""
         self.config = Config.load(self.settings)
+        self.poll_failures.keep_only(set(self.sources))
         self.register_sources()
 
     def targets_for(self, tags: Iterable[str]) -> list[Target]:

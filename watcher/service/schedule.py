@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import store
 from watcher.display import plural
 from watcher.errors import ConfigError
+from watcher.fetch.poll import PollReport
 from watcher.pipeline import dispatch_outbox, poll_source
 from watcher.service.cadence import TIMEZONE, trigger_for
 from watcher.service.memory import release_free_memory, tune_malloc
@@ -75,6 +77,7 @@ class Daemon:
         })
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[object]] = set()
+        self.polling: set[str] = set()  # sources with a poll in flight
         self.http_socket = http_socket
         self.web = web
 
@@ -85,32 +88,52 @@ class Daemon:
 
     # -- jobs ------------------------------------------------------------------------
     async def _poll(self, name: str) -> None:
-        if self.stopping.is_set():
-            return
         source = self.runtime.sources.get(name)
-        if source is None:
+        # A source's interval job and its retry job may fire together: one poll at a time.
+        if self.stopping.is_set() or source is None or name in self.polling:
             return
-        await self._tracked(poll_source(self.runtime, source))
+        self.polling.add(name)
+        try:
+            report = await self._tracked(poll_source(self.runtime, source))
+        finally:
+            self.polling.discard(name)
+        if isinstance(report, PollReport) and report.retry_at is not None:
+            self._retry(name, report.retry_at)
         if not self.in_flight:  # the last poll running: its pages are garbage now
             release_free_memory()
+
+    def _retry(self, name: str, at: datetime) -> None:
+        """A poll that could not store what it fetched runs again at ``at`` (a backoff,
+        see watcher.service.failures), besides its regular schedule."""
+        if self.stopping.is_set():
+            return
+        log.info("%s: trying the poll again at %s", name, at.isoformat(timespec="seconds"))
+        self.scheduler.add_job(self._poll, DateTrigger(run_date=at, timezone=TIMEZONE),
+                               args=[name], id=f"retry:{name}", name=f"retry {name}",
+                               replace_existing=True)
 
     async def _dispatch(self) -> None:
         if not self.stopping.is_set():
             await self._tracked(dispatch_outbox(self.runtime))
 
-    async def _tracked(self, coroutine: Coroutine[Any, Any, object]) -> None:
+    async def _tracked(self, coroutine: Coroutine[Any, Any, object]) -> object:
         task: asyncio.Task[object] = asyncio.ensure_future(coroutine)
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
         try:
             # Shielded: the scheduler's shutdown cancels its jobs at once, but a poll in
             # flight gets the grace period to finish (run() cancels it after that).
-            await asyncio.shield(task)
+            return await asyncio.shield(task)
         except asyncio.CancelledError:
             if not self.stopping.is_set():
                 raise
-        except Exception:
-            log.exception("job failed")
+        except Exception as exc:
+            if store.is_database_error(exc):  # an outage, not a bug: one line, no traceback
+                log.error("job failed: database error: %s",
+                          store.describe_error(exc, self.runtime.engine.url))
+            else:
+                log.exception("job failed")
+        return None
 
     def schedule_sources(self) -> None:
         """Make the scheduler's jobs match the configured sources."""
@@ -178,7 +201,8 @@ class Daemon:
             from watcher.service.http import HttpServer, create_http_app
 
             server = HttpServer(create_http_app(self.runtime.engine, self.runtime.metrics,
-                                                lambda: self.running, self.web),
+                                                lambda: self.running, self.web,
+                                                self.runtime.poll_failures.names),
                                 self.http_socket, web=self.web is not None)
         async with self.runtime.network():
             self.schedule_sources()

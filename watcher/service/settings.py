@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         default=f"sqlite:///{PROJECT_ROOT / 'watcher.db'}",
         description="Any SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db",
     )
+    # PostgreSQL: give up connecting, and cancel a statement, after this long (0: never).
+    db_connect_timeout_s: float = Field(default=10.0, ge=0)
+    db_statement_timeout_s: float = Field(default=60.0, ge=0)
     sources_dir: Path = PROJECT_ROOT / "sources"
     rules_dir: Path = PROJECT_ROOT / "rules"
     baseline_file: Path = PROJECT_ROOT / "db" / "baseline.yaml"
@@ -55,6 +58,9 @@ class Settings(BaseSettings):
     failing_after: int = 3  # consecutive failed polls before a source_failing alert
     retry_base_delay: timedelta = timedelta(seconds=30)  # first retry of a failed delivery
     delivery_max_age: timedelta = timedelta(days=2)  # then the delivery is dead-lettered
+    # A dispatcher claims deliveries for this long: if it dies between sending and marking
+    # one sent, another (or its restart) sends it again once the claim has run out.
+    delivery_lease_s: float = Field(default=120.0, gt=0)
     replica_id: str = ""  # default: hostname-pid
     # Bearer token for the web pages; required by `watcher serve` off loopback.
     web_token: str = ""
@@ -68,6 +74,9 @@ class Settings(BaseSettings):
     # A replica holds a source's lease while polling and renews it every third of this;
     # a killed replica's sources are free again at most this long after it died.
     poll_lease_s: float = 60.0
+    # A poll whose pages could not be stored (the database refused) is tried again after
+    # this, then twice as long each time, up to an hour or the source's interval.
+    poll_retry_s: float = Field(default=30.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

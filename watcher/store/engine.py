@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,9 @@ from sqlmodel import Session, create_engine
 
 from watcher.errors import StoreError
 from watcher.service.settings import PROJECT_ROOT
+from watcher.store.failure import describe
 from watcher.store.schema_upgrade import upgrade_in_child
+from watcher.store.tables import MetaRow
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -56,8 +59,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``, with the SQLite settings above when it is SQLite."""
+# PostgreSQL's defaults wait for ever: a server that accepts the connection and never
+# answers (a hung host, a half-open firewall) hung every command. Each connection now
+# gives up after the connect timeout, each statement after the statement timeout (the
+# server cancels it), and TCP keepalives notice a server gone mid-session.
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_STATEMENT_TIMEOUT_S = 60.0
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+               "keepalives_count": 3}
+
+
+def make_engine(url: str, *, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+                statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S) -> Engine:
+    """An engine for ``url``, with the SQLite settings above when it is SQLite, and the
+    timeouts above (0: none) when it is PostgreSQL."""
     if url.startswith("sqlite"):
         parsed = make_url(url)
         path = parsed.database
@@ -74,7 +89,14 @@ def make_engine(url: str) -> Engine:
             "cached_statements": SQLITE_CACHED_STATEMENTS}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {}
+    if make_url(url).get_backend_name() == "postgresql":
+        connect_args = dict(_KEEPALIVES)
+        if connect_timeout_s > 0:  # libpq counts whole seconds
+            connect_args["connect_timeout"] = max(1, round(connect_timeout_s))
+        if statement_timeout_s > 0:
+            connect_args["options"] = f"-c statement_timeout={round(statement_timeout_s * 1000)}"
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def alembic_config(url: str) -> Config:
@@ -116,33 +138,33 @@ def upgrade(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
-            serialize_init(connection)
+            serialize_init(connection)  # no statement timeout: a migration takes its time
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     # CommandError: e.g. a revision this release does not know (a newer one migrated it).
     except (SQLAlchemyError, CommandError) as exc:
-        raise migration_error(exc) from exc
+        raise migration_error(exc, engine.url) from exc
 
 
 def _at_head(engine: Engine) -> bool:
     try:
         return schema_is_current(engine)
     except SQLAlchemyError as exc:  # nothing migrated yet: the database did not answer
-        raise StoreError(f"cannot open the database: {database_problem(exc)}") from exc
+        raise _cannot("open", exc, engine.url) from exc
 
 
-def migration_error(exc: Exception) -> StoreError:
+def migration_error(exc: Exception, url: URL | None = None) -> StoreError:
     """The one wording of a failed migration, in this process or the child's."""
-    return StoreError(f"cannot migrate the database: {database_problem(exc)}")
+    return _cannot("migrate", exc, url)
 
 
-def database_problem(exc: Exception) -> str:
-    """One line for a database error: the driver's own first line (SQLAlchemy's text adds
-    the statement, its parameters and a link on lines of their own)."""
-    orig = getattr(exc, "orig", None)
-    cause = orig if isinstance(orig, Exception) else exc
-    first = next((line.strip() for line in str(cause).splitlines() if line.strip()), "")
-    return f"{cause.__class__.__name__}: {first}" if first else cause.__class__.__name__
+def _cannot(what: str, exc: Exception, url: URL | None) -> StoreError:
+    """One line (watcher.store.failure): a database that cannot be reached says so
+    alike whatever was being done, a refused port as a server that never answers."""
+    problem = describe(exc, url)
+    if problem.startswith("cannot connect"):
+        return StoreError(problem)
+    return StoreError(f"cannot {what} the database: {problem}")
 
 
 def check_readable(engine: Engine) -> None:
@@ -162,7 +184,7 @@ def check_readable(engine: Engine) -> None:
             versions = [row[0] for row in connection.execute(
                 text("SELECT version_num FROM alembic_version"))]
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot open the database: {database_problem(exc)}") from exc
+        raise _cannot("open", exc, url) from exc
     if versions != [SCHEMA_HEAD]:
         found = ", ".join(versions) or "none"
         raise StoreError(f"the database's schema is at revision {found}, this watcher reads "
@@ -200,6 +222,9 @@ def serialize_init(session: Session | Connection) -> None:
     when this transaction ends. SQLite serialises writers by itself."""
     bind = session if isinstance(session, Connection) else session.get_bind()
     if bind.dialect.name == "postgresql":
+        # A replica waits as long as another one takes to migrate, and a migration may
+        # run longer than the statement timeout: none for this transaction.
+        session.execute(text("SET LOCAL statement_timeout = 0"))
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INIT_LOCK_KEY})
 
 
@@ -224,9 +249,32 @@ def serialize_writes(session: Session) -> None:
 
 
 def ping(engine: Engine) -> None:
-    """Raise unless the database answers a trivial query (health checks)."""
+    """Raise unless the database answers a trivial query."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+_HEALTH_KEY = "healthz"
+
+
+def check_writable(engine: Engine, now: datetime) -> None:
+    """Raise unless the database takes a committed write (health checks): a read-only
+    or full database still answers SELECT 1, and then every poll fails to store. The
+    write is the time of the check, in one row of ``meta``."""
+    # Each dialect's own INSERT ... ON CONFLICT; imported here, where it is used: the
+    # daemon on SQLite never needs PostgreSQL's dialect module loaded.
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    table = MetaRow.__table__  # type: ignore[attr-defined]
+    values = {"key": _HEALTH_KEY, "value": now.isoformat()}
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            statement: Any = postgresql_insert(table).values(values)
+        else:
+            statement = sqlite_insert(table).values(values)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=["key"], set_={"value": values["value"]}))
 
 
 @contextmanager

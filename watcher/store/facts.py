@@ -154,14 +154,17 @@ def record_fetch(session: Session, source_id: int, result: FetchResult, content_
 
 def record_fetches(session: Session, source_id: int,
                    fetched: Iterable[tuple[FetchResult, str | None]], now: datetime, *,
-                   log_not_modified: bool = True) -> None:
+                   log_not_modified: bool = True, remember: bool = True) -> None:
     """``record_fetch`` for every response of a poll: one insert for the log and one query
     (per 500 URLs) for the page states, instead of a query and a flush per response.
 
     With ``log_not_modified=False`` (a poll's followed pages) an unchanged answer adds no
     ``fetch`` row: its page state counts it (``not_modified_count``) and keeps its time
     and validators, in one executemany UPDATE for all of them. A warm poll of N pages
-    then writes a log row only for the list, the pages that changed and the errors."""
+    then writes a log row only for the list, the pages that changed and the errors.
+
+    With ``remember=False`` the responses are only logged: their validators wait
+    (a list's, until its items are followed: ``remember_validators`` then)."""
     fetched = list(fetched)
     if not fetched:
         return
@@ -176,6 +179,16 @@ def record_fetches(session: Session, source_id: int,
              "not_modified": r.not_modified, "error": r.error}
             for r, content_hash in logged
         ])
+    if remember:
+        remember_validators(session, fetched, now)
+
+
+def remember_validators(session: Session, fetched: Iterable[tuple[FetchResult, str | None]],
+                        now: datetime) -> None:
+    """Keep each successful response's validators and body hash for the next conditional
+    GET (an unchanged answer is counted on its state)."""
+    fetched = list(fetched)
+    connection = session.connection()
     unchanged = [(r, h) for r, h in fetched if r.error is None and r.not_modified]
     counted = _count_not_modified(connection, unchanged, now)
     rest = [(r, h) for r, h in fetched if r.error is None and r.url not in counted]

@@ -100,6 +100,23 @@ def finish_poll(session: Session, name: str, now: datetime, next_due: datetime,
     return before, row.consecutive_failures
 
 
+def record_failures(session: Session, name: str, error: str, at: datetime,
+                    count: int) -> None:
+    """Record ``count`` failed polls of ``name`` that could not be recorded when they
+    happened (the database refused), the last at ``at``."""
+    row = session.exec(select(SourceRow).where(SourceRow.name == name)).one()
+    row.last_error = error[:2000]
+    row.last_error_at = at
+    row.consecutive_failures += count
+    session.add(row)
+
+
+def last_polled(session: Session, name: str) -> datetime | None:
+    """When ``name``'s last poll was recorded, by any replica."""
+    return as_utc(session.exec(select(SourceRow.last_polled_at)
+                               .where(SourceRow.name == name)).first())
+
+
 def renew(session: Session, name: str, owner: str, until: datetime) -> bool:
     """Extend a lease this owner still holds (a long poll). False if it lost it."""
     result = session.execute(

@@ -5,11 +5,16 @@ Every page reads through ``watcher.store`` in its own session. The one write is 
 dismissal, from its page's "This is wrong" form (watcher.web.pages, watcher.web.csrf). When a
 token is configured every request must carry it, as ``Authorization: Bearer TOKEN``,
 ``?token=TOKEN`` (feed readers), or the cookie a browser gets after opening one
-``?token=`` link, so following the page's own links keeps working.
+``?token=`` link, so following the page's own links keeps working (``Secure`` when served
+over https). Every response carries a Content-Security-Policy (the pages run no script),
+X-Frame-Options, X-Content-Type-Options and Referrer-Policy.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,6 +43,55 @@ def template_environment() -> Environment:
     return environment
 
 
+def _style_sources() -> str:
+    """CSP hashes of the templates' inline ``<style>`` blocks (the pages' only inline
+    content: they run no script at all). A block must hold no template syntax, so that
+    the hash of its source is the hash of what the browser gets (a test checks)."""
+    hashes = []
+    for path in sorted(TEMPLATES.glob("*.html")):
+        for block in re.findall(r"<style>(.*?)</style>", path.read_text(encoding="utf-8"),
+                                re.DOTALL):
+            digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+            hashes.append(f"'sha256-{digest}'")
+    return " ".join(hashes) or "'none'"
+
+
+# The pages: their own CSS, SVG charts inline, forms to themselves, never in a frame.
+PAGE_POLICY = ("default-src 'none'; style-src {styles}; img-src 'self' data:; "
+               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# FastAPI's Swagger UI (/api/docs) runs its own inline script beside its bundle, which
+# this app serves itself (/api/docs/assets), and fetches the OpenAPI document.
+DOCS_POLICY = ("default-src 'none'; script-src 'self' 'unsafe-inline'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+               "base-uri 'none'; frame-ancestors 'none'")
+
+
+def _security_headers() -> Callable[[Request, Callable[[Request], Awaitable[Response]]],
+                                    Awaitable[Response]]:
+    page_policy = PAGE_POLICY.format(styles=_style_sources())
+
+    async def headers(request: Request,
+                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        docs = request.url.path.startswith("/api/docs")
+        response.headers.setdefault("Content-Security-Policy",
+                                    DOCS_POLICY if docs else page_policy)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # A ?token= link must not travel to the sites the pages link to.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return headers
+
+
+def _over_https(request: Request) -> bool:
+    """Served over https, directly or behind a proxy that says so (X-Forwarded-Proto;
+    believing it can only add ``Secure`` to the cookie, never remove it)."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
 def _presented_token(request: Request) -> tuple[str, bool]:
     """The token the request carries, and whether it came in the query string."""
     header = request.headers.get("authorization", "")
@@ -62,7 +116,8 @@ def _token_guard(token: str) -> Callable[[Request, Callable[[Request], Awaitable
                                      headers={"WWW-Authenticate": "Bearer"})
         response = await call_next(request)
         if from_query:
-            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                                secure=_over_https(request))
         return response
 
     return guard
@@ -73,7 +128,10 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     Settings whose ``database_url`` is opened here. ``token`` defaults to the settings'
     ``web_token``; empty means no token is asked for (loopback only, see ``serve``)."""
     if isinstance(engine_or_settings, Settings):
-        engine = store.make_engine(engine_or_settings.database_url)
+        settings = engine_or_settings
+        engine = store.make_engine(settings.database_url,
+                                   connect_timeout_s=settings.db_connect_timeout_s,
+                                   statement_timeout_s=settings.db_statement_timeout_s)
         token = engine_or_settings.web_token if token is None else token
     else:
         engine = engine_or_settings
@@ -86,6 +144,8 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
     app.state.csrf_key = csrf.new_key(token)
     if token:
         app.middleware("http")(_token_guard(token))
+    # Added last, so it runs first and also marks the guard's 401 answers.
+    app.middleware("http")(_security_headers())
 
     app.include_router(pages.router)
     app.include_router(feed.router)
