@@ -62,7 +62,9 @@ def test_the_button_dismisses_the_change(desk: Desk) -> None:
         rows = [" ".join(tr.get_text(" ").split()) for tr in soup.select("table.amounts tbody tr")]
         assert rows == ["size (the fund's size) HK$100 million – – HK$100 million"]
         action, token = form(client, wrong)
+        # As a browser posts it under the pages' Referrer-Policy: no-referrer.
         response = client.post(action, data={"csrf": token, "reason": "a threshold"},
+                               headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
                                follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == f"/changes/{wrong}#dismissed"
@@ -95,6 +97,9 @@ def test_forged_or_stale_posts_are_refused(desk: Desk) -> None:
         evil = client.post(action, data={"csrf": token},
                            headers={"Origin": "https://evil.example"})
         assert evil.status_code == 403
+        cross = client.post(action, data={"csrf": token},
+                            headers={"Sec-Fetch-Site": "cross-site", "Origin": "null"})
+        assert cross.status_code == 403
     # A restarted app (a new key) does not take the old page's form.
     with TestClient(create_app(desk.rt.engine)) as client:
         assert client.post(action, data={"csrf": token}).status_code == 403

@@ -6,8 +6,10 @@ for, and beyond it the token cookie travels with the post), but it cannot read w
 pages. So the form carries a token that only a page watcher served can hold: an HMAC of
 the form's action under this app's key. The key is random per app, or derived from
 ``WATCHER_WEB_TOKEN`` when one is set, so that replicas behind one address accept each
-other's forms. A post whose ``Origin`` (or, without one, ``Referer``) names another site is
-refused as well.
+other's forms. A post that the browser says came from elsewhere is refused as well:
+``Sec-Fetch-Site`` other than ``same-origin``, or an ``Origin`` naming another site. (The
+pages' ``Referrer-Policy: no-referrer`` makes browsers send ``Origin: null`` even for a
+post from the page itself, so ``null`` proves nothing either way: the token decides.)
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ def valid(key: bytes, action: str, presented: str) -> bool:
 
 
 def same_origin(request: Request) -> bool:
-    """Whether the browser says the post comes from a page of this very address; a client
-    that sends neither header (curl, a test) is judged by the token alone."""
-    claimed = request.headers.get("origin") or request.headers.get("referer")
+    """Whether the browser lets the post pass as coming from a page of this very address;
+    a client that says nothing (curl, a test) is judged by the token alone."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site != "same-origin":
+        return False
+    claimed = request.headers.get("origin")
     if not claimed or claimed == "null":
-        return claimed != "null"  # "null": a sandboxed or file page, never ours
+        return True
     origin = urlsplit(claimed)
     return f"{origin.scheme}://{origin.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
