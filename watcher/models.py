@@ -37,8 +37,11 @@ class Status(StrEnum):
 
 class ChangeType(StrEnum):
     NEW = "new"  # a fact the store has never seen (neither baseline nor observed)
-    CHANGED = "changed"  # a known fact with a different amount or status
+    CHANGED = "changed"  # a known fact with a different amount, status or terms
     REMOVED = "removed"  # a fact gone from a page that used to state it
+    # A thing the gazetteer knows, seen on a page for the first time with nothing it
+    # announces: its state is recorded, and no rule fires (watcher.diff.changes says why).
+    SEEN = "seen"
 
 
 class AmountRole(StrEnum):
@@ -59,6 +62,10 @@ class AmountRole(StrEnum):
 # The roles that are a scheme's terms: a change of one is a "terms" change of the fund,
 # kept as an attribute named ``<role>_hkd`` (``cap_per_project_hkd``, ``threshold_hkd``).
 TERM_ROLES = (AmountRole.CAP_PER_PROJECT, AmountRole.THRESHOLD)
+# The attributes a "terms" change is made of: the amounts above, how the cost is shared,
+# and money to be added to the fund. A change of size or status is not one of them.
+TERM_FIELDS = ("cap_per_project_hkd", "threshold_hkd", "matching_ratio", "government_share",
+               "added_hkd")
 
 
 class FactOrigin(StrEnum):
@@ -76,6 +83,11 @@ class Document:
     text: str  # plain text, paragraphs separated by blank lines
     language: str = "en"  # "en" or "zh" (Traditional Chinese)
     published: datetime | None = None
+
+    def published_or(self, fetched_at: datetime) -> datetime:
+        """When the document was published (the page's date, else its feed item's), else
+        when it was fetched: the time its facts count from (watcher.diff)."""
+        return self.published if self.published is not None else fetched_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,20 @@ class RoleAmount:
         if self.earlier:
             out["earlier"] = True
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RoleAmount:
+        """The inverse of ``as_json`` (how the store keeps amounts); an unknown role, as
+        a newer release might write, reads as ``other``."""
+        try:
+            role = AmountRole(data.get("role", "other"))
+        except ValueError:
+            role = AmountRole.OTHER
+        previous = data.get("previous_hkd")
+        return cls(role, int(data["hkd"]), str(data.get("text", "")),
+                   str(data.get("qualifier", "")),
+                   int(previous) if previous is not None else None,
+                   earlier=bool(data.get("earlier", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +170,12 @@ class KnownFact:
     amount_hkd: int | None = None
     status: Status | None = None
     attributes: tuple[tuple[str, str], ...] = ()
+    # Every amount the latest pages tied to the fact, with its role (the size included).
+    amounts: tuple[RoleAmount, ...] = ()
+    # When the newest page that told something of the fact was published (for the current
+    # state; None for the baseline and for pages read before this was kept). A page older
+    # than this is history: it never moves the fact back.
+    evidence_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +198,11 @@ class Change:
     # about a status move can still say how much money is involved.
     current: dict[str, Any] = field(default_factory=dict)
     language: str = "en"
+    # The amounts the page tied to the fact, each with its role, qualifier and old value.
+    amounts: tuple[RoleAmount, ...] = ()
+    # What the store believed before the change ({} when nothing): dismissing the change
+    # puts it back.
+    prior: dict[str, Any] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:

@@ -4,8 +4,9 @@ rules -> outbox, and the outbox sent.
     poll_source           claims the source, then for each chunk of its pages:
       fetch_chunks          fetch: the list or feed, then its pages (watcher.fetch.poll)
       _extract_and_store    read and extract each page (in a worker thread), then
-      store_poll            one transaction: diff each page against the store, write it,
-                            evaluate the rules on each new change, queue their alerts
+      store_poll            one transaction: diff the pages oldest first against the store,
+                            fold each fact's changes into one (watcher.diff.fold), write
+                            them, evaluate the rules on each new change, queue the alerts
     dispatch_outbox       sends what the outbox holds (watcher.delivery)
 
 Network work is async; parsing and extraction run in worker threads so one large page
@@ -42,7 +43,7 @@ from watcher import store
 from watcher.config.sources import HtmlSource, RssSource, SourceBase
 from watcher.delivery.dispatch import DispatchReport, dispatch
 from watcher.delivery.enqueue import enqueue_alerts
-from watcher.diff import compare, diff
+from watcher.diff.fold import Folder, PageDiff, publication_order
 from watcher.display import plural
 from watcher.errors import ReadError
 from watcher.extract import extract
@@ -53,6 +54,7 @@ from watcher.read import ensure_readable, read_page
 from watcher.read.cite import PAGE_BREAK, cite, locate
 from watcher.read.pdf import is_pdf, read_pdf
 from watcher.rules import Event, evaluate
+from watcher.rules.events import EVENT_OF_CHANGE
 from watcher.service.cadence import next_due
 from watcher.service.failures import retry_delay
 from watcher.service.runtime import Runtime
@@ -296,42 +298,71 @@ _open_writer: Callable[[Session, int, Sequence[tuple[Document, str]], Iterable[s
 def _store_pages(rt: Runtime, session: Session, source: SourceBase, source_id: int,
                  pages: list[Page], extracted: list[list[Fact]], report: PollReport,
                  now: datetime, alert: bool) -> None:
+    """Store a chunk's pages oldest first; each fact's changes over the chunk are folded
+    into one change, and one alert (watcher.diff.fold)."""
+    keys = [f.key for facts in extracted for f in facts]
     writer = _open_writer(session, source_id, [(p.document, p.content_hash) for p in pages],
-                          [f.key for facts in extracted for f in facts], now)
-    events: list[tuple[WrittenChange, Event]] = []
-    for page, facts in zip(pages, extracted, strict=True):
+                          keys, now)
+    folder = Folder(dismissed=writer.dismissed_claims(keys))
+    read = publication_order(list(zip(pages, extracted, strict=True)),
+                             [p.document.published for p in pages], now)
+    documents: dict[int, Document] = {}
+    written: list[tuple[WrittenChange, Fact | None, Document]] = []
+    repeats: list[tuple[list[Fact], int]] = []
+    for page, facts in read:
         report.documents += 1
         report.facts += len(facts)
-        events += _store_page(writer, source, page, facts)
+        document_id, outcome = _store_page(writer, folder, page, facts, now)
+        documents[document_id] = page.document
+        written += [(w, None, page.document) for w in writer.save_changes(
+            outcome.removed, document_id=document_id, document_url=page.document.url)]
+        repeats.append((outcome.repeats, document_id))
+    written += _save_net_changes(writer, folder, documents)
+    for facts, document_id in repeats:  # linked to the change that set them, new or not
+        writer.corroborate(facts, folder.current(writer.current_facts(
+            [f.key for f in facts])), document_id)
     writer.finish()  # the changes have their ids from here on
-    for item, event in events:
+    for item, fact, document in written:
+        if not item.is_new:
+            continue  # another page reported it before; this one is linked to it
         report.changes += 1
-        if alert:
+        if alert and item.change.type in EVENT_OF_CHANGE:  # a first sighting alerts no one
+            event = Event.for_change(item.change, document=document, source_name=source.name,
+                                     source_tags=source.tags, fact=fact)
             report.alerts += _enqueue(rt, session, evaluate(rt.rules, event),
                                       change_id=item.id, source_id=source_id, now=now)
 
 
-def _store_page(writer: PageWriter, source: SourceBase, page: Page,
-                facts: list[Fact]) -> list[tuple[WrittenChange, Event]]:
-    """Diff one page against the store and write it; its new changes, with their events."""
+def _save_net_changes(writer: PageWriter, folder: Folder, documents: dict[int, Document]
+                      ) -> list[tuple[WrittenChange, Fact | None, Document]]:
+    """Each fact's net change over the chunk, resting on its newest page and linked to
+    every page that moved it; facts only repeated by a newer page get its time."""
+    written: list[tuple[WrittenChange, Fact | None, Document]] = []
+    for net in folder.net():
+        document = documents[net.document]
+        [item] = writer.save_changes([net.change], document_id=net.document,
+                                     document_url=document.url,
+                                     states={net.change.fact_key: net.state})
+        for other in net.documents[:-1]:
+            writer.link(item, other)
+        written.append((item, net.fact, document))
+    writer.touch(folder.unchanged())
+    return written
+
+
+def _store_page(writer: PageWriter, folder: Folder, page: Page, facts: list[Fact],
+                now: datetime) -> tuple[int, PageDiff]:
+    """Diff one page against the store and the chunk so far, and write the page."""
     document = page.document
     previous = writer.page_facts(document.url)
-    current = writer.current_facts([f.key for f in facts] + list(previous or {}))
-    changes = diff(facts, current=current, previous_on_page=previous)
+    stored = writer.current_facts([f.key for f in facts] + list(previous or {}))
     writer.save_snapshot(page.content_hash, page.content,
                          replaces=writer.document_hash(document.url), url=document.url)
     document_id = writer.save_document(document, page.content_hash)
+    outcome = folder.page(facts, stored=stored, previous_on_page=previous,
+                          published=document.published_or(now), document=document_id)
     writer.replace_page_facts(document_id, facts)
-    stored = writer.save_changes(changes, document_id=document_id, document_url=document.url)
-    changed_keys = {c.fact_key for c in changes}
-    repeats = [f for f in facts if f.key not in changed_keys and f.key in current
-               and not compare(f, current[f.key])[1]]
-    writer.corroborate(repeats, current, document_id)
-    by_key = {f.key: f for f in facts}
-    return [(item, Event.for_change(item.change, document=document, source_name=source.name,
-                                    source_tags=source.tags,
-                                    fact=by_key.get(item.change.fact_key)))
-            for item in stored if item.is_new]
+    return document_id, outcome
 
 
 def _source_events(rt: Runtime, session: Session, source: SourceBase, source_id: int,

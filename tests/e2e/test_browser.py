@@ -2,7 +2,8 @@
 uvicorn serving the app on 127.0.0.1, over a SQLite file filled through the store.
 
 It loads the change log, filters it, opens a change, follows the evidence link to the
-press release (served by a local HTTP server), and saves a screenshot. Set
+press release (served by a local HTTP server), and saves a screenshot; and it clicks a
+change's "This is wrong" button and sees the change dismissed and its fact put back. Set
 WATCHER_SCREENSHOT=docs/screenshot-changelog.png to also write the README's picture.
 Without /usr/bin/chromium it is skipped, saying how to install it; under CI (CI=true) that
 is a failure (tests/helpers/browser.py).
@@ -125,3 +126,29 @@ def test_api_docs_render_with_the_network_off(browser: Browser, tmp_path: Path) 
     assert outside == []
     assert refused == [], refused
     assert shot.read_bytes().startswith(PNG)
+
+
+def test_this_is_wrong_button_dismisses_the_change(browser: Browser, tmp_path: Path) -> None:
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+    store.migrate(engine)
+    ids = populate(engine)
+    with serve_app(create_app(engine)) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/changes/{ids['mec-opened']}")
+        assert page.locator("#dismissed").count() == 0
+        page.fill("form.dismiss input[name=reason]", "the centre opened a year later")
+        page.click("#dismiss")
+        page.wait_for_url(f"**/changes/{ids['mec-opened']}#dismissed")
+        banner = page.locator("#dismissed").inner_text()
+        assert "Dismissed" in banner and "the centre opened a year later" in banner
+        assert page.locator("h1 .t-dismissed").inner_text() == "dismissed"
+        assert page.locator("form.dismiss").count() == 0
+        # The fact is back to what it was before the change, and the log says so.
+        page.goto(f"{base}/facts/microelectronics-centre")
+        assert "planned" in page.locator("dl.facts").inner_text()
+        page.goto(f"{base}/")
+        row = page.locator("table.changes tbody tr", has_text="Microelectronics Centre")
+        assert "dismissed" in row.inner_text()
+        page.close()
+    engine.dispose()

@@ -214,7 +214,8 @@ def _store_story(session: Any, story: Story, page_base: str,
     change = Change(type=ChangeType(values["type"]), fact_key=values["key"],
                     kind=FactKind(values["kind"]), name=values["name"],
                     evidence=story.evidence, before=values["before"], after=values["after"],
-                    current=values["current"], language="en")
+                    current=values["current"], language="en",
+                    prior=values["before"] if values["type"] == "changed" else {})
     url = page_base + story.path
     source_id = source_ids[story.source]
     document = Document(url=url, source=story.source, title=story.title,

@@ -75,7 +75,15 @@ def test_eval(env: dict[str, str]) -> None:
     assert scored
 
 
-COVERED = {"check", "outbox", "outbox list", "log", "show", "sources", "extract", "eval"}
+def test_dismiss(env: dict[str, str]) -> None:  # last: it changes what the others list
+    [entry] = run_json(env, "log")
+    done = run_json(env, "dismiss", str(entry["id"]), "--reason", "not a fund")
+    assert done == {"id": entry["id"], "already": False, "restored": {}, "held_back": 0}
+    assert run_json(env, "dismiss", str(entry["id"]))["already"] is True
+
+
+COVERED = {"check", "outbox", "outbox list", "log", "show", "sources", "extract", "eval",
+           "dismiss"}
 
 
 def test_every_command_with_json_is_covered_here() -> None:

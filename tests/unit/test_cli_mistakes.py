@@ -152,7 +152,7 @@ def test_extract_a_directory(env: Path) -> None:
 
 @pytest.mark.parametrize(("option", "value", "allowed"), [
     ("--kind", "fundin", "funding, facility, organisation, figure"),
-    ("--type", "renamed", "new, changed, removed"),
+    ("--type", "renamed", "new, changed, removed, seen"),
 ])
 def test_log_with_an_unknown_kind_names_the_kinds(option: str, value: str, allowed: str,
                                                   env: Path) -> None:

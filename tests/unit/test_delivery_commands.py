@@ -50,7 +50,7 @@ def test_rules_check_passes_on_shipped_rules(env: Path) -> None:
     result = invoke("rules", "check")
     assert result.exit_code == 0, result.output
     count = len(load_rules(REPO / "rules"))
-    assert result.stdout.strip() == f"ok: {count} rules, 0 targets, 0 routes"
+    assert result.stdout.strip() == f"ok: {count} rules, 0 targets, 1 route"
 
 
 def test_rules_check_one_line_per_problem(env: Path, monkeypatch: pytest.MonkeyPatch,
@@ -86,7 +86,7 @@ def test_rules_check_one_line_per_problem(env: Path, monkeypatch: pytest.MonkeyP
     result = invoke("rules", "check")
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
-        "rules/c-tag.yaml:4:9: notify: unknown target tag 'pager' (known: daily, email)")
+        "rules/c-tag.yaml:4:9: notify: unknown target tag 'pager' (known: daily, digest, email)")
     assert PASSWORD not in result.output
 
 

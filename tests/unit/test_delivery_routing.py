@@ -37,11 +37,28 @@ def test_example_file_loads() -> None:
                                                            "Asia/Hong_Kong")
 
 
-def test_no_file_means_everything_immediate(tmp_path: Path) -> None:
+def test_no_file_means_everything_immediate_but_the_built_in_digest(tmp_path: Path) -> None:
     assert load_routes(tmp_path / "absent.yaml") == Routes()
-    assert load_routes(None).routes == {}
+    assert list(load_routes(None).routes) == ["digest"]
     (tmp_path / "empty.yaml").write_text("# nothing yet\n")
     assert load_routes(tmp_path / "empty.yaml") == Routes()
+    digest = Routes().routes["digest"]
+    assert (digest.mode, digest.schedule, digest.tags) == ("digest", "0 9 * * *", ())
+    assert digest.release_at(hk(15, 10)) == hk(16, 9)  # 09:00 Hong Kong time
+    # A rule with an empty notify still goes out at once.
+    assert Routes().default is None
+
+
+def test_a_routes_file_may_redefine_the_digest(tmp_path: Path) -> None:
+    (tmp_path / "routes.yaml").write_text(
+        "timezone: UTC\nroutes:\n  digest:\n    tags: [email]\n    mode: digest\n"
+        "    schedule: \"30 7 * * mon-fri\"\n")
+    digest = load_routes(tmp_path / "routes.yaml").routes["digest"]
+    assert (digest.tags, digest.schedule, digest.timezone) == (
+        ("email",), "30 7 * * mon-fri", "UTC")
+    # Without a digest of its own, a file's timezone is the built-in digest's too.
+    (tmp_path / "routes.yaml").write_text("timezone: UTC\n")
+    assert load_routes(tmp_path / "routes.yaml").routes["digest"].timezone == "UTC"
 
 
 def test_digest_releases_at_the_next_schedule_time() -> None:
@@ -119,7 +136,7 @@ def test_default_route_and_console() -> None:
      "routes.yaml:1:11: timezone: unknown timezone 'Asia/Hongkong_' (an IANA name such as "
      "Asia/Hong_Kong or UTC)"),
     ("default: nope\nroutes: {}\n",
-     "routes.yaml:1:1: default: no route named 'nope' (routes: none)"),
+     "routes.yaml:1:1: default: no route named 'nope' (routes: digest)"),
     ("routes:\n  Daily: {}\n",
      "routes.yaml:2:10: routes.Daily: route name 'Daily' must be a slug: lower-case letters, "
      "digits and '-'"),

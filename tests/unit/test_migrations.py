@@ -8,6 +8,7 @@ at the rows with id 1), upgrades one step and reads the same rows and columns ba
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -138,3 +139,17 @@ def test_migrate_on_a_database_with_data_is_a_noop(engine: Engine) -> None:
     written = rows_of(engine, head)
     store.migrate(engine)
     assert rows_of(engine, head) == written
+
+
+def test_0004_gives_stored_changes_their_prior(engine: Engine) -> None:
+    move(engine, "upgrade", "0003")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO change (identity, type, fact_key, kind, name, before, after, current, "
+            "evidence, language, detected_at) VALUES ('i', 'changed', 'a', 'funding', 'A', "
+            "'{\"amount_hkd\": 5}', '{\"amount_hkd\": 6}', '{}', '', 'en', "
+            "'2025-03-01 00:00:00')")
+    move(engine, "upgrade", "0004")
+    with engine.connect() as connection:
+        prior = connection.exec_driver_sql("SELECT prior FROM change").scalar_one()
+    assert (prior if isinstance(prior, dict) else json.loads(prior)) == {"amount_hkd": 5}

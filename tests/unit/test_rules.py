@@ -12,7 +12,17 @@ import pytest
 
 from watcher.config.rules import load_rule_file, load_rules
 from watcher.errors import ConfigError, ConfigErrors
-from watcher.models import Alert, Change, ChangeType, Document, Fact, FactKind, Status
+from watcher.models import (
+    Alert,
+    AmountRole,
+    Change,
+    ChangeType,
+    Document,
+    Fact,
+    FactKind,
+    RoleAmount,
+    Status,
+)
 from watcher.rules.evaluate import evaluate
 from watcher.rules.events import Event, changed_fields, template_context
 from watcher.rules.model import Rule
@@ -103,6 +113,27 @@ SUPER_ZH = added(FactKind.FACILITY, "supercomputing-centre", "Supercomputing Cen
                  "計劃興建超級計算中心。", status="planned")
 REMOVED = Change(ChangeType.REMOVED, "small-grant", FactKind.FUNDING, "Small Grant",
                  "A grant of HK$300,000.", before={"amount_hkd": 300_000})
+THRESHOLD_LOWERED = Change(
+    ChangeType.CHANGED, "scheme-x", FactKind.FUNDING, "Scheme X",
+    "The minimum project cost under the HK$5 billion Scheme X is lowered from HK$200 million "
+    "to HK$100 million.",
+    before={"threshold_hkd": "200000000"}, after={"threshold_hkd": "100000000"},
+    amounts=(RoleAmount(AmountRole.SIZE, 5_000_000_000, "HK$5 billion"),
+             RoleAmount(AmountRole.THRESHOLD, 100_000_000, "HK$100 million", "",
+                        200_000_000, "'minimum project cost'")),
+)
+CAP_RAISED_AND_ADDED = Change(
+    ChangeType.CHANGED, "scheme-x", FactKind.FUNDING, "Scheme X",
+    "A further $3 billion will be injected, and the cap raised from $15 million to $30 million.",
+    before={"cap_per_project_hkd": "15000000", "added_hkd": None},
+    after={"cap_per_project_hkd": "30000000", "added_hkd": "3000000000"},
+)
+SIZE_AND_TERMS = Change(
+    ChangeType.CHANGED, "scheme-x", FactKind.FUNDING, "Scheme X",
+    "Scheme X grows from $5 billion to $8 billion; the minimum project cost is now $100 million.",
+    before={"amount_hkd": 5_000_000_000, "threshold_hkd": None},
+    after={"amount_hkd": 8_000_000_000, "threshold_hkd": "100000000"},
+)
 FAILING = Event.source_failing("gia-press", ("gov",), 3, "HTTP 503 Service Unavailable")
 RECOVERED = Event.source_recovered("gia-press", ("gov",), 3)
 
@@ -112,9 +143,10 @@ RECOVERED = Event.source_recovered("gia-press", ("gov",), 3)
 
 def test_shipped_rules_load(shipped: list[Rule]) -> None:
     assert [r.id for r in shipped] == [
-        "funding-changed", "new-facility", "facility-status-moved", "new-funding",
-        "source-failing", "source-recovered",
+        "funding-changed", "funding-terms-changed", "new-facility", "facility-status-moved",
+        "new-funding", "source-failing", "source-recovered",
     ]
+    assert {r.id: r.notify for r in shipped}["funding-terms-changed"] == ("digest",)
     assert all(r.enabled for r in shipped)
     assert {r.id: r.origin for r in shipped}["facility-status-moved"] == (
         "rules/new-facility.yaml:24"
@@ -135,9 +167,26 @@ SHIPPED_TABLE = [
         "funding-changed:research-matching-grant:amount_hkd=30000000",
     )]),
     (event(TERMS_CHANGED), [(
+        "funding-terms-changed",
+        "Terms: Research Matching Grant: matching ratio changed from 1:1 to 1:2",
+        "funding-terms-changed:research-matching-grant:matching_ratio=1:2",
+    )]),
+    (event(THRESHOLD_LOWERED), [(
+        "funding-terms-changed",
+        "Terms: Scheme X: minimum project cost lowered from HK$200 million to HK$100 million",
+        "funding-terms-changed:scheme-x:threshold_hkd=100000000",
+    )]),
+    (event(CAP_RAISED_AND_ADDED), [(
+        "funding-terms-changed",
+        "Terms: Scheme X: cap per project raised from HK$15 million to HK$30 million; "
+        "HK$3 billion to be added",
+        "funding-terms-changed:scheme-x:added_hkd=3000000000,cap_per_project_hkd=30000000",
+    )]),
+    # A size and a term moving together: one alert, the size's, which lists the term.
+    (event(SIZE_AND_TERMS), [(
         "funding-changed",
-        "Terms changed: Research Matching Grant (matching_ratio)",
-        "funding-changed:research-matching-grant:matching_ratio=1:2",
+        "Amount changed: Scheme X HK$5 billion -> HK$8 billion",
+        "funding-changed:scheme-x:amount_hkd=8000000000,threshold_hkd=100000000",
     )]),
     (event(FUND_LAUNCHED), [(
         "funding-changed",
@@ -504,3 +553,22 @@ def test_re2_patterns_match_chinese_and_case_as_before(tmp_path: Path) -> None:
     assert [a.rule_id for a in evaluate([rule], event(NIAS))] == ["zh"]
     assert [a.rule_id for a in evaluate([rule], event(NIAS_ZH))] == ["zh"]
     assert evaluate([rule], event(SUPER_ZH)) == []
+
+
+def test_templates_see_every_amount_with_its_role(tmp_path: Path) -> None:
+    rule = _rule_from(tmp_path, (
+        "id: amounts\nwhen: fact_changed\nsubject: \"{{ change.terms | join('; ') }}\"\n"
+        "body: \"{% for a in fact.amounts %}{{ a.role_text }}: {{ a.amount }}"
+        "{% if a.qualifier %} ({{ a.qualifier }}){% endif %}"
+        "{% if a.previous %} was {{ a.previous }}{% endif %}; {% endfor %}\"\n"))
+    fact = Fact(kind=FactKind.FUNDING, key="scheme-x", name="Scheme X", evidence="e",
+                amount_hkd=5_000_000_000, attributes=(("threshold_hkd", "100000000"),),
+                amounts=(RoleAmount(AmountRole.SIZE, 5_000_000_000, "HK$5 billion"),
+                         RoleAmount(AmountRole.THRESHOLD, 100_000_000, "HK$100 million",
+                                    "at_least", 200_000_000)))
+    ev = Event.for_change(THRESHOLD_LOWERED, source_name="gia", document=PRESS, fact=fact)
+    [alert] = evaluate([rule], ev)
+    assert alert.subject == ("minimum project cost lowered from HK$200 million to "
+                             "HK$100 million")
+    assert alert.body == ("size: HK$5 billion; "
+                          "threshold: HK$100 million (at_least) was HK$200 million;")

@@ -9,11 +9,22 @@ One module per group of commands; this table registers them, in the order ``watc
     poll.py         check, backfill
     daemon.py       run, reload, serve
     history.py      log, show, sources, prune
+    dismissals.py   dismiss, and eval's --export-dismissed
     extraction.py   extract, eval
     outbox.py       outbox (list, retry)
 """
 
-from watcher.cli import alerts, common, daemon, extraction, history, outbox, poll, setup
+from watcher.cli import (
+    alerts,
+    common,
+    daemon,
+    dismissals,
+    extraction,
+    history,
+    outbox,
+    poll,
+    setup,
+)
 from watcher.cli.common import Typer
 
 app = Typer(help="Watch official pages for new funds, changed amounts and new "
@@ -30,6 +41,7 @@ app.command()(daemon.reload)
 app.command()(daemon.serve)
 app.command()(history.log)
 app.command()(history.show)
+app.command()(dismissals.dismiss)
 app.command()(extraction.extract)
 app.command("eval")(extraction.eval_command)
 app.command("sources")(history.sources_command)

@@ -69,7 +69,9 @@ def rules_check() -> None:
         _problem(line)
     if problems:
         raise typer.Exit(2)
-    out.print(f"ok: {len(rules)} rules, {len(targets)} targets, {len(routes.routes)} routes")
+    count = len(routes.routes)  # the built-in digest included
+    out.print(f"ok: {len(rules)} rules, {len(targets)} targets, "
+              f"{count} route{'' if count == 1 else 's'}")
 
 
 @rules_app.command("test")

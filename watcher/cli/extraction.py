@@ -101,11 +101,26 @@ def eval_command(
     worst: Annotated[int, typer.Option(metavar="N", help="How many of the worst pages to list "
                                                          "(dev and handmade only, unless "
                                                          "--part test).")] = 5,
+    export_dismissed: Annotated[Path | None, typer.Option(
+        metavar="DIR",
+        help="Instead of scoring: write each page a change was dismissed on (watcher "
+             "dismiss) into this directory as a new case, its label pre-filled for a "
+             "person to check.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Score extraction on labelled pages: precision, recall and F1 per fact kind, amounts
     (exact, and their roles), statuses, per part (real pages split into dev and test,
     and the hand-made pages) and language, and the worst pages. Nothing is stored."""
+    if export_dismissed is not None:
+        from watcher.cli.dismissals import export_dismissed as export
+
+        written = export(export_dismissed)
+        if json_output:
+            print_json({"directory": str(export_dismissed), "cases": written})
+        else:
+            out.print(f"wrote {written} dismissed page(s) to {export_dismissed} as cases "
+                      "to check (docs/eval.md)", markup=False, highlight=False)
+        return
     from watcher.eval import PARTS, evaluate, floors_of, measures, verdict
 
     if part is not None and part not in PARTS:

@@ -22,7 +22,7 @@ from watcher.cli.common import (
     when,
 )
 from watcher.config.common import parse_duration
-from watcher.diff.describe import describe_change
+from watcher.diff.describe import amount_text, describe_change
 from watcher.display import plural
 from watcher.models import ChangeType, FactKind
 from watcher.store import queries
@@ -36,7 +36,8 @@ def log(
     kind: Annotated[str | None, typer.Option(
         metavar="KIND", help="funding, facility, organisation, figure")] = None,
     type_: Annotated[str | None, typer.Option(
-        "--type", metavar="TYPE", help="new, changed, removed")] = None,
+        "--type", metavar="TYPE",
+        help="new, changed, removed, seen (a known thing first seen)")] = None,
     source: Annotated[str | None, typer.Option(
         metavar="NAME", help="Only changes from this source.")] = None,
     limit: Annotated[int, typer.Option(metavar="N", help="At most this many changes.")] = 100,
@@ -58,8 +59,9 @@ def log(
         return
     table = Table("id", "detected", "kind", "change", "sources", title="change log")
     for e in entries:
+        text = describe_change(e.type, e.name, e.before, e.after, e.current, e.amounts)
         table.add_row(str(e.id), when(e.detected_at), e.kind,
-                      describe_change(e.type, e.name, e.before, e.after, e.current),
+                      text + (" (dismissed)" if e.dismissed_at else ""),
                       ", ".join(sorted({d.source for d in e.documents})))
     out.print(table)
 
@@ -74,11 +76,18 @@ def show(change_id: int, json_output: JsonOption = False) -> None:
     if json_output:
         print_json(entry.as_json())
         return
-    summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
+    summary = describe_change(entry.type, entry.name, entry.before, entry.after, entry.current,
+                              entry.amounts)
     out.print(f"#{entry.id} {summary}", markup=False, highlight=False)
     out.print(f"kind: {entry.kind}   key: {entry.fact_key}   "
               f"detected: {when(entry.detected_at)}", markup=False)
+    if entry.dismissed_at is not None:
+        out.print(f"dismissed: {when(entry.dismissed_at)}"
+                  + (f" ({entry.dismiss_reason})" if entry.dismiss_reason else ""),
+                  markup=False, highlight=False)
     out.print(f"evidence: “{entry.evidence}”", markup=False)
+    for amount in entry.amounts:
+        out.print(f"amount: {amount_text(amount)}", markup=False, highlight=False)
     for d in entry.documents:
         out.print(f"source: {d.source} [{d.language}] {d.title} <{d.url}>", markup=False)
     for delivery in entry.deliveries:

@@ -17,6 +17,11 @@ says how they are reached::
         mode: digest              # one message with everything since the last digest
         schedule: "0 9 * * *"     # cron (minute hour day month weekday): daily 09:00
 
+A route named ``digest`` always exists: unless the file defines one, it is a daily digest
+at 09:00 in the file's timezone (Hong Kong) to every target, ``BUILTIN_DIGEST``. The
+shipped rule ``funding-terms-changed`` uses it, so a scheme's terms changing (a cap, a
+threshold) waits for the morning digest instead of going out at once.
+
 Rules: a ``notify`` entry that names a route uses it; any other entry is a target tag,
 delivered immediately. A target reached twice by one alert gets it once, by the first
 entry that reaches it. Unknown keys and bad values are errors with ``file:line:col``.
@@ -44,6 +49,8 @@ from watcher.errors import ConfigError
 DEFAULT_TIMEZONE = "Asia/Hong_Kong"
 DEFAULT_STORM_THRESHOLD = 20
 CONSOLE = "console"  # the built-in target when none is configured (as in watcher.service.runtime)
+DIGEST = "digest"  # the built-in digest route's name (see the module docstring)
+DIGEST_SCHEDULE = "0 9 * * *"
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -167,7 +174,8 @@ RouteName = Annotated[str, AfterValidator(_route_name)]
 
 
 class Routes(_Strict):
-    """The whole routes file. ``Routes()`` (no file) sends everything immediately."""
+    """The whole routes file. ``Routes()`` (no file) sends everything immediately, except
+    what rules send to the built-in ``digest`` route."""
 
     timezone: str = DEFAULT_TIMEZONE
     storm_threshold: int = Field(default=DEFAULT_STORM_THRESHOLD, ge=1)
@@ -183,6 +191,8 @@ class Routes(_Strict):
                                            "timezone": route.timezone or self.timezone})
             for name, route in self.routes.items()
         }
+        routes.setdefault(DIGEST, Route(name=DIGEST, mode="digest", schedule=DIGEST_SCHEDULE,
+                                        timezone=self.timezone))
         object.__setattr__(self, "routes", routes)
         if self.default is not None and self.default not in routes:
             raise ValueError(f"default: no route named {self.default!r} "

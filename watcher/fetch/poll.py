@@ -126,6 +126,15 @@ async def _fetch_one(rt: Runtime, url: str, states: dict[str, fact_store.PageSta
     return result, content_hash
 
 
+def oldest_first(items: list[FeedItem]) -> list[FeedItem]:
+    """A feed's items in publication order, so that each chunk of a poll is stored after
+    the older ones (facts move forward in time, see watcher.diff.fold); an item without a
+    date is as new as the poll, so it goes last. Feeds list the newest first."""
+    dated = sorted((i for i in items if i.published is not None),
+                   key=lambda i: i.published or datetime.min)
+    return dated + [i for i in items if i.published is None]
+
+
 def _item_document(source: SourceBase, item: FeedItem) -> Page:
     """A feed item read as its own document (no page to follow)."""
     text = item.summary or item.title
@@ -151,6 +160,7 @@ async def _follow(rt: Runtime, source: RssSource | HtmlSource, items: list[FeedI
     requests in flight."""
     states = await asyncio.to_thread(_page_states, rt, [item.url for item in items])
     items, report.left = _choose(items, states, source.max_items)
+    items = oldest_first(items)  # each chunk then moves facts forward in time
     # The list's validators, kept by the last chunk if nothing is left over (its body is
     # not needed for that, and the first chunk is dropped once stored).
     settled = None if report.left else (replace(fetched.results[0][0], content=b""),

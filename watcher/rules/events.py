@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol, get_args
 
 from watcher.display import hk_time
 from watcher.models import Change, ChangeType, Document, Fact
-from watcher.rules.render import format_hkd, format_status
+from watcher.rules.render import format_hkd, format_status, term_phrases
 
 EventType = Literal[
     "fact_added", "fact_changed", "fact_removed", "source_failing", "source_recovered"
@@ -156,6 +156,8 @@ def fact_context(event: Event) -> dict[str, Any]:
         status = str(event.fact.status) if event.fact.status is not None else status
         attributes = {**attributes, **dict(event.fact.attributes)}
     fields = changed_fields(change) if change.type == ChangeType.CHANGED else []
+    amounts = [a.as_json() | {"cue": a.cue} for a in (
+        event.fact.amounts if event.fact is not None else change.amounts)]
     return {
         "fact": {
             "name": change.name,
@@ -166,6 +168,7 @@ def fact_context(event: Event) -> dict[str, Any]:
             "status": status or "",
             "status_text": format_status(status),
             "attributes": attributes,
+            "amounts": [amount_context(a) for a in amounts],
         },
         "old": Values(change.before),
         "new": Values(change.after),
@@ -176,9 +179,21 @@ def fact_context(event: Event) -> dict[str, Any]:
             "field": fields[0] if fields else "",
             "fields": fields,
             "identity": change.identity,
+            "terms": term_phrases(change.before, change.after, amounts) if fields else [],
         },
         "evidence": change.evidence,
     }
+
+
+def amount_context(amount: Mapping[str, Any]) -> dict[str, Any]:
+    """One of ``fact.amounts`` in a template: role ("cap_per_project"), role_text ("cap
+    per project"), amount ("HK$30 million"), hkd, qualifier ("up_to", or ""), previous
+    (the value the page says it replaced, "HK$15 million", or "")."""
+    role = str(amount.get("role", "other"))
+    return {"role": role, "role_text": role.replace("_", " "),
+            "amount": format_hkd(amount.get("hkd")), "hkd": amount.get("hkd"),
+            "qualifier": str(amount.get("qualifier", "")),
+            "previous": format_hkd(amount.get("previous_hkd"))}
 
 
 class RuleInfo(Protocol):
@@ -200,8 +215,10 @@ def template_context(rule: RuleInfo, event: Event) -> dict[str, Any]:
     """Every variable a subject, body or dedup_key template may use.
 
     Fact events: ``fact`` (name, kind, key, amount_hkd, amount, status, status_text,
-    attributes), ``old``/``new`` (changed values), ``old_amount``/``new_amount`` (human
-    forms), ``change`` (type, field, fields, identity), ``evidence``. Source events: the
+    attributes, amounts: each with role, role_text, amount, hkd, qualifier, previous),
+    ``old``/``new`` (changed values), ``old_amount``/``new_amount`` (human forms),
+    ``change`` (type, field, fields, identity, terms: the terms moved, in words),
+    ``evidence``. Source events: the
     same names exist but ``fact`` is None and the rest are empty. Always: ``event``,
     ``page`` (title, url, published, language), ``source`` (name, tags,
     consecutive_failures, error), ``rule`` (id, description, severity, labels).
@@ -215,7 +232,7 @@ def template_context(rule: RuleInfo, event: Event) -> dict[str, Any]:
             "new": Values(),
             "old_amount": "",
             "new_amount": "",
-            "change": {"type": "", "field": "", "fields": [], "identity": ""},
+            "change": {"type": "", "field": "", "fields": [], "identity": "", "terms": []},
             "evidence": "",
         }
     context.update(

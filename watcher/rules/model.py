@@ -46,7 +46,15 @@ from pydantic import (
 from watcher.config.common import Strict as _Base
 from watcher.config.common import check_slug, duration_field
 from watcher.errors import ConfigError
-from watcher.models import Change, ChangeType, Document, FactKind, Status
+from watcher.models import (
+    AmountRole,
+    Change,
+    ChangeType,
+    Document,
+    FactKind,
+    RoleAmount,
+    Status,
+)
 from watcher.rules.events import (
     DEFAULT_FACT_DEDUP,
     DEFAULT_SOURCE_DEDUP,
@@ -61,7 +69,9 @@ from watcher.rules.render import format_hkd, format_status, parse_hkd
 from watcher.rules.sandbox import RuleEnvironment, render
 
 Severity = Literal["info", "warning", "critical"]
-ChangedField = Literal["amount_hkd", "status"]
+# The size, the status, and the terms (watcher.models.TERM_FIELDS).
+ChangedField = Literal["amount_hkd", "status", "cap_per_project_hkd", "threshold_hkd",
+                       "matching_ratio", "government_share", "added_hkd"]
 
 # The one place templates are compiled: sandboxed and bounded (rules are config, but
 # config gets copied from the internet: watcher.rules.sandbox), StrictUndefined so a typo
@@ -182,9 +192,15 @@ _SAMPLE_CHANGES = {
     ),
     "fact_changed": Change(
         ChangeType.CHANGED, "sample-fund", FactKind.FUNDING, "Sample Fund",
-        "The fund was increased to HK$30 million.",
-        before={"amount_hkd": 15_000_000, "status": "planned"},
-        after={"amount_hkd": 30_000_000, "status": "launched"},
+        "The fund was increased to HK$30 million; each project may get up to HK$3 million.",
+        before={"amount_hkd": 15_000_000, "status": "planned",
+                "cap_per_project_hkd": "1000000"},
+        after={"amount_hkd": 30_000_000, "status": "launched",
+               "cap_per_project_hkd": "3000000"},
+        amounts=(RoleAmount(AmountRole.SIZE, 30_000_000, "HK$30 million",
+                            previous_hkd=15_000_000),
+                 RoleAmount(AmountRole.CAP_PER_PROJECT, 3_000_000, "up to HK$3 million",
+                            "up_to")),
     ),
     "fact_removed": Change(
         ChangeType.REMOVED, "sample-fund", FactKind.FUNDING, "Sample Fund",

@@ -1,4 +1,5 @@
-"""Human forms of values, and escaping of page text for the formats alerts travel in.
+"""Human forms of values (amounts, statuses, a scheme's terms), and escaping of page text
+for the formats alerts travel in.
 
 Pure functions only. Amounts read "HK$10 billion" the way the government writes them;
 a value that cannot be written exactly that way keeps every digit ("HK$1,234,567"), so two
@@ -13,7 +14,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from watcher.models import TERM_FIELDS
 
 # Largest unit first; two decimals at most ("HK$1.25 billion"), otherwise exact digits.
 _UNITS = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"))
@@ -123,3 +129,65 @@ def text_to_html(text: str) -> str:
         pieces.append(escape_html(paragraph[position:]))
         rendered.append("<p>" + "".join(pieces).replace("\n", "<br>\n") + "</p>")
     return "\n".join(rendered)
+
+
+# --- a scheme's terms in words -------------------------------------------------------
+# What each term is called; a threshold is named after the words that made it one.
+_TERM_NAMES = {"cap_per_project_hkd": "cap per project", "threshold_hkd": "minimum project cost",
+               "matching_ratio": "matching ratio", "government_share": "government share"}
+_THRESHOLD_NAMES = (("contribution", "minimum contribution"),
+                    ("investment", "minimum investment"), ("capital", "minimum capital"))
+
+
+def _term_value(field: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    return format_hkd(int(value)) if field.endswith("_hkd") else str(value)
+
+
+def _term_number(field: str, value: Any) -> Fraction | None:
+    """A term's value as a number, to say raised or lowered; None if it is not one."""
+    try:
+        if field.endswith("_hkd"):
+            return Fraction(int(value))
+        if field == "matching_ratio":  # which side "1:2" favours is the page's to say
+            return None
+        return Fraction(str(value))  # a share: "1/3"
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def term_name(field: str, amounts: Iterable[Mapping[str, Any]] = ()) -> str:
+    """``threshold_hkd`` -> "minimum project cost" (or "minimum contribution" when the
+    page's words for the threshold say so)."""
+    if field == "threshold_hkd":
+        cue = " ".join(str(a.get("cue", "")) for a in amounts
+                       if a.get("role") == "threshold").lower()
+        for word, name in _THRESHOLD_NAMES:
+            if word in cue:
+                return name
+    return _TERM_NAMES.get(field, field.removesuffix("_hkd").replace("_", " "))
+
+
+def term_phrase(field: str, old: Any, new: Any,
+                amounts: Iterable[Mapping[str, Any]] = ()) -> str:
+    """One term's change in words."""
+    if field == "added_hkd":
+        return f"{_term_value(field, new)} to be added"
+    name = term_name(field, amounts)
+    if new is None:
+        return f"{name} no longer stated (was {_term_value(field, old)})"
+    if old is None:
+        return f"{name} {_term_value(field, new)}"
+    was, now = _term_number(field, old), _term_number(field, new)
+    verb = "changed" if was is None or now is None or was == now else (
+        "raised" if now > was else "lowered")
+    return f"{name} {verb} from {_term_value(field, old)} to {_term_value(field, new)}"
+
+
+def term_phrases(before: Mapping[str, Any], after: Mapping[str, Any],
+                 amounts: Iterable[Mapping[str, Any]] = ()) -> list[str]:
+    """The terms a change moved, in words, in the order of ``TERM_FIELDS``."""
+    amounts = list(amounts)
+    return [term_phrase(f, before.get(f), after[f], amounts) for f in TERM_FIELDS
+            if f in after]

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlmodel import Session
 
+from watcher.diff.changes import Claim, claims
 from watcher.models import Change, ChangeType, Document, Fact, KnownFact
 from watcher.store import facts as fact_store
 from watcher.store.facts import BASELINE, CURRENT, doc_scope, known_fact, rows_in, where_in
@@ -41,9 +42,10 @@ def _table(model: type) -> Table:
 
 _DOC, _FACT, _CHANGE = _table(DocumentRow), _table(FactRow), _table(ChangeRow)
 _SNAPSHOT, _LINK = _table(SnapshotRow), _table(ChangeDocumentRow)
-_FACT_COLUMNS = ("key", "kind", "name", "origin", "amount_hkd", "status", "attributes")
+_FACT_COLUMNS = ("key", "kind", "name", "origin", "amount_hkd", "status", "attributes",
+                 "amounts", "evidence_at")
 _CURRENT_SET = ("amount_hkd", "status", "attributes", "evidence", "language", "document_id",
-                "last_change_id", "last_seen")
+                "last_change_id", "last_seen", "amounts", "evidence_at")
 _DOC_SET = ("title", "text", "language", "published_at", "content_hash", "last_seen")
 
 
@@ -56,13 +58,19 @@ def _update_by(table: Table, key: str, names: Iterable[str]) -> Any:
 _DOCS = where_in(select(_DOC.c.id, _DOC.c.url, _DOC.c.content_hash), _DOC.c.url)
 _PAGE_FACTS = where_in(select(_FACT.c.scope, *(_FACT.c[name] for name in _FACT_COLUMNS)),
                        _FACT.c.scope)
-_KEY_FACTS = where_in(select(_FACT.c.id, _FACT.c.scope, _FACT.c.last_change_id,
-                             *(_FACT.c[name] for name in _FACT_COLUMNS)), _FACT.c.key
+# With every column a current row's update sets, so that a row only touched (evidence
+# time and amounts) writes back the rest as it was.
+_KEY_FACTS = where_in(select(_FACT.c.id, _FACT.c.scope,
+                             *(_FACT.c[name] for name in dict.fromkeys(
+                                 (*_FACT_COLUMNS, *_CURRENT_SET)))),
+                      _FACT.c.key
                       ).where(_FACT.c.scope.in_([CURRENT, BASELINE]))
 _SNAPSHOTS = where_in(select(_SNAPSHOT.c.hash, _SNAPSHOT.c.body), _SNAPSHOT.c.hash)
 # content_hash has no index: each of these reads the whole table, so a chunk asks once.
 _HOLDERS = where_in(select(_DOC.c.url, _DOC.c.content_hash), _DOC.c.content_hash)
 _CHANGES = where_in(select(_CHANGE.c.id, _CHANGE.c.identity), _CHANGE.c.identity)
+_DISMISSED = where_in(select(_CHANGE.c.fact_key, _CHANGE.c.after), _CHANGE.c.fact_key
+                      ).where(_CHANGE.c.dismissed_at.is_not(None))
 _LINKS = where_in(select(_LINK.c.change_id, _LINK.c.document_id), _LINK.c.document_id)
 _UPDATE_DOC = _update_by(_DOC, "id", _DOC_SET)
 _UPDATE_CURRENT = _update_by(_FACT, "id", _CURRENT_SET)
@@ -96,10 +104,15 @@ class PageWriter(Protocol):
                       url: str) -> None: ...
     def save_document(self, document: Document, content_hash: str | None) -> int: ...
     def replace_page_facts(self, document_id: int, facts: Sequence[Fact]) -> None: ...
+    def dismissed_claims(self, keys: Iterable[str]) -> dict[str, set[Claim]]: ...
     def save_changes(self, changes: Sequence[Change], *, document_id: int,
-                     document_url: str) -> list[WrittenChange]: ...
+                     document_url: str, states: Mapping[str, KnownFact] | None = None
+                     ) -> list[WrittenChange]: ...
+    def link(self, written: WrittenChange, document_id: int) -> None: ...
     def corroborate(self, facts: Iterable[Fact], current: Mapping[str, KnownFact],
                     document_id: int) -> None: ...
+    def touch(self, states: Iterable[KnownFact]) -> None:
+        """Facts a newer page repeated: their evidence time and amounts move on."""
     def finish(self) -> None:
         """Write what is held back; every WrittenChange has its id from then on."""
 
@@ -138,16 +151,27 @@ class DirectWriter:
     def replace_page_facts(self, document_id: int, facts: Sequence[Fact]) -> None:
         fact_store.replace_page_facts(self.session, document_id, facts, self.now)
 
+    def dismissed_claims(self, keys: Iterable[str]) -> dict[str, set[Claim]]:
+        return dismissed_claims(rows_in(self.session.connection(), _DISMISSED, keys))
+
     def save_changes(self, changes: Sequence[Change], *, document_id: int,
-                     document_url: str) -> list[WrittenChange]:
+                     document_url: str, states: Mapping[str, KnownFact] | None = None
+                     ) -> list[WrittenChange]:
         stored = fact_store.save_changes(self.session, changes, document_id=document_id,
                                          document_url=document_url,
-                                         source_id=self.source_id, now=self.now)
+                                         source_id=self.source_id, now=self.now,
+                                         states=states)
         return [WrittenChange(ChangeRef(s.id), s.change, s.is_new) for s in stored]
+
+    def link(self, written: WrittenChange, document_id: int) -> None:
+        fact_store.link_document(self.session, written.id, document_id, self.now)
 
     def corroborate(self, facts: Iterable[Fact], current: Mapping[str, KnownFact],
                     document_id: int) -> None:
         fact_store.corroborate(self.session, facts, current, document_id, self.now)
+
+    def touch(self, states: Iterable[KnownFact]) -> None:
+        fact_store.touch_current(self.session, states, self.now)
 
     def finish(self) -> None:
         pass
@@ -363,8 +387,12 @@ class ChunkWriter:
         doc.rows_pending = bool(rows)
         doc.facts = {row["key"]: _known(row) for row in rows}
 
+    def dismissed_claims(self, keys: Iterable[str]) -> dict[str, set[Claim]]:
+        return dismissed_claims(rows_in(self.connection, _DISMISSED, keys))
+
     def save_changes(self, changes: Sequence[Change], *, document_id: int,
-                     document_url: str) -> list[WrittenChange]:
+                     document_url: str, states: Mapping[str, KnownFact] | None = None
+                     ) -> list[WrittenChange]:
         identities = [fact_store.change_identity(c, document_url) for c in changes]
         self._load_identities(identities)
         written: list[WrittenChange] = []
@@ -377,9 +405,13 @@ class ChunkWriter:
                     change, identity, document_id, self.source_id, self.now)))
             self._link(ref, document_id)
             if is_new and change.type != ChangeType.REMOVED:
-                self._set_current(change, ref, document_id)
+                self._set_current(change, ref, document_id,
+                                  (states or {}).get(change.fact_key))
             written.append(WrittenChange(ref, change, is_new))
         return written
+
+    def link(self, written: WrittenChange, document_id: int) -> None:
+        self._link(written.ref, document_id)
 
     def _load_identities(self, identities: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(identities) if i not in self.identities]
@@ -393,9 +425,10 @@ class ChunkWriter:
             self.links.add((key, document_id))
             self.new_links.append((key, document_id))
 
-    def _set_current(self, change: Change, ref: ChangeRef, document_id: int) -> None:
+    def _set_current(self, change: Change, ref: ChangeRef, document_id: int,
+                     state: KnownFact | None) -> None:
         self._load_keys({change.fact_key})
-        values = fact_store.current_values(change, ref, document_id, self.now)
+        values = fact_store.current_values(change, ref, document_id, self.now, state)
         row = self.current.get(change.fact_key)
         if row is None:  # inserted in finish, in the order the reference would
             values = {**fact_store.new_current_values(change, self.now), **values}
@@ -412,6 +445,14 @@ class ChunkWriter:
             row = self.current.get(fact.key) if fact.key in current else None
             if row is not None and row.values["last_change_id"] is not None:
                 self._link(row.values["last_change_id"], document_id)
+
+    def touch(self, states: Iterable[KnownFact]) -> None:
+        for state in states:
+            row = self.current.get(state.key)
+            if row is not None:
+                row.values.update(fact_store.touch_values(state, self.now))
+                row.known = _known(row.values)
+                row.dirty = row.dirty or row.id is not None
 
     # --- writing ---------------------------------------------------------------------
 
@@ -451,6 +492,14 @@ class ChunkWriter:
         ids = {row.identity: row.id for row in rows}
         for ref, values in self.new_changes:
             ref.id = ids[values["identity"]]
+
+
+def dismissed_claims(rows: Iterable[Any]) -> dict[str, set[Claim]]:
+    """(fact_key, after) rows of dismissed changes -> each key's dismissed claims."""
+    found: dict[str, set[Claim]] = {}
+    for row in rows:
+        found.setdefault(row.fact_key, set()).update(claims(row.after))
+    return found
 
 
 def _id(ref: int | ChangeRef) -> int:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = PROJECT_ROOT / "db" / "migrations"
 # The newest revision in db/migrations/versions. Bump it with every new revision:
 # tests/unit/test_migrations.py compares it with Alembic's own head.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Per connection, in KiB when negative: 1 MiB instead of SQLite's default 2 MiB. The
 # daemon's worker threads each hold a pooled connection, and each cache fills up to its

@@ -37,6 +37,7 @@ from watcher.models import (
     FactOrigin,
     FetchResult,
     KnownFact,
+    RoleAmount,
     Status,
 )
 from watcher.store import delta
@@ -49,6 +50,7 @@ from watcher.store.tables import (
     PageStateRow,
     SnapshotRow,
 )
+from watcher.store.timeutil import as_utc
 
 BASELINE = "baseline"
 CURRENT = "current"
@@ -379,23 +381,33 @@ def document_values(document: Document, content_hash: str | None,
                     now: datetime) -> dict[str, Any]:
     """The columns a poll sets on a document's row, new or not."""
     return {"title": document.title[:1000], "text": document.text,
-            "language": document.language, "published_at": document.published,
+            # In UTC: SQLite would keep a Hong Kong time's wall clock and drop its zone.
+            "language": document.language, "published_at": as_utc(document.published),
             "content_hash": content_hash, "last_seen": now}
 
 
 def _known(row: FactRow) -> KnownFact:
     return known_fact(row.key, row.kind, row.name, row.origin, row.amount_hkd, row.status,
-                      row.attributes)
+                      row.attributes, row.amounts, row.evidence_at)
 
 
 def known_fact(key: str, kind: str, name: str, origin: str, amount_hkd: int | None,
-               status: str | None, attributes: Mapping[str, Any]) -> KnownFact:
+               status: str | None, attributes: Mapping[str, Any],
+               amounts: Iterable[Mapping[str, Any]] | None = (),
+               evidence_at: datetime | None = None) -> KnownFact:
     """A fact row's columns as the differ reads them."""
     return KnownFact(
         key=key, kind=FactKind(kind), name=name, origin=FactOrigin(origin),
         amount_hkd=amount_hkd, status=Status(status) if status else None,
         attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+        amounts=tuple(RoleAmount.from_json(dict(a)) for a in amounts or ()),
+        evidence_at=as_utc(evidence_at),
     )
+
+
+def amounts_json(amounts: Iterable[RoleAmount]) -> list[dict[str, Any]]:
+    """Amounts as the store keeps them: each with the words that decided its role."""
+    return [a.as_json() | ({"cue": a.cue} if a.cue else {}) for a in amounts]
 
 
 def page_facts(session: Session, url: str) -> dict[str, KnownFact] | None:
@@ -438,19 +450,37 @@ def page_fact_values(fact: Fact, document_id: int, now: datetime) -> dict[str, A
             "status": str(fact.status) if fact.status else None,
             "attributes": dict(fact.attributes), "evidence": fact.evidence[:4000],
             "language": fact.language, "document_id": document_id,
-            "origin": FactOrigin.OBSERVED.value, "first_seen": now, "last_seen": now}
+            "origin": FactOrigin.OBSERVED.value, "first_seen": now, "last_seen": now,
+            "amounts": amounts_json(fact.amounts), "evidence_at": None}
 
 
 def _set_current(session: Session, change: Change, change_id: int, document_id: int | None,
-                 now: datetime) -> None:
+                 now: datetime, state: KnownFact | None) -> None:
     row = session.exec(
         select(FactRow).where(FactRow.key == change.fact_key, FactRow.scope == CURRENT)
     ).first()
     if row is None:
         row = FactRow(**new_current_values(change, now))
-    for name, value in current_values(change, change_id, document_id, now).items():
+    for name, value in current_values(change, change_id, document_id, now, state).items():
         setattr(row, name, value)
     session.add(row)
+
+
+def touch_current(session: Session, states: Iterable[KnownFact], now: datetime) -> None:
+    """Facts a newer page repeated: their evidence time and amounts move on."""
+    for state in states:
+        row = session.exec(
+            select(FactRow).where(FactRow.key == state.key, FactRow.scope == CURRENT)
+        ).first()
+        if row is not None:
+            for name, value in touch_values(state, now).items():
+                setattr(row, name, value)
+            session.add(row)
+
+
+def touch_values(state: KnownFact, now: datetime) -> dict[str, Any]:
+    return {"amounts": amounts_json(state.amounts), "evidence_at": state.evidence_at,
+            "last_seen": now}
 
 
 def new_current_values(change: Change, now: datetime) -> dict[str, Any]:
@@ -461,13 +491,16 @@ def new_current_values(change: Change, now: datetime) -> dict[str, Any]:
 
 
 def current_values(change: Change, change_id: Any, document_id: int | None,
-                   now: datetime) -> dict[str, Any]:
-    """The columns a new change sets on its key's ``current`` row."""
-    state: dict[str, Any] = dict(change.current)
-    return {"amount_hkd": state.pop("amount_hkd", None), "status": state.pop("status", None),
-            "attributes": state, "evidence": change.evidence[:4000],
+                   now: datetime, state: KnownFact | None = None) -> dict[str, Any]:
+    """The columns a new change sets on its key's ``current`` row; ``state`` (the differ's
+    view of the fact afterwards) gives its amounts and evidence time."""
+    values: dict[str, Any] = dict(change.current)
+    return {"amount_hkd": values.pop("amount_hkd", None), "status": values.pop("status", None),
+            "attributes": values, "evidence": change.evidence[:4000],
             "language": change.language, "document_id": document_id,
-            "last_change_id": change_id, "last_seen": now}
+            "last_change_id": change_id, "last_seen": now,
+            "amounts": amounts_json(state.amounts if state else change.amounts),
+            "evidence_at": state.evidence_at if state else None}
 
 
 def change_identity(change: Change, document_url: str) -> str:
@@ -480,8 +513,11 @@ def change_identity(change: Change, document_url: str) -> str:
 
 
 def save_changes(session: Session, changes: Iterable[Change], *, document_id: int,
-                 document_url: str, source_id: int, now: datetime) -> list[StoredChange]:
-    """Store each change once; a change already known gains this document as a source."""
+                 document_url: str, source_id: int, now: datetime,
+                 states: Mapping[str, KnownFact] | None = None) -> list[StoredChange]:
+    """Store each change once; a change already known gains this document as a source.
+    ``states`` holds each key's state afterwards (amounts, evidence time), as the differ
+    saw it."""
     stored: list[StoredChange] = []
     for change in changes:
         identity = change_identity(change, document_url)
@@ -494,7 +530,8 @@ def save_changes(session: Session, changes: Iterable[Change], *, document_id: in
         assert row.id is not None
         link_document(session, row.id, document_id, now)
         if is_new and change.type != ChangeType.REMOVED:
-            _set_current(session, change, row.id, document_id, now)
+            _set_current(session, change, row.id, document_id, now,
+                         (states or {}).get(change.fact_key))
         stored.append(StoredChange(row.id, change, is_new))
     return stored
 
@@ -505,7 +542,9 @@ def change_values(change: Change, identity: str, document_id: int, source_id: in
             "kind": str(change.kind), "name": change.name, "before": change.before,
             "after": change.after, "current": change.current,
             "evidence": change.evidence[:4000], "language": change.language,
-            "document_id": document_id, "source_id": source_id, "detected_at": now}
+            "document_id": document_id, "source_id": source_id, "detected_at": now,
+            "amounts": amounts_json(change.amounts), "prior": change.prior,
+            "dismissed_at": None, "dismiss_reason": None}
 
 
 def link_document(session: Session, change_id: int, document_id: int, now: datetime) -> None:

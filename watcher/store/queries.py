@@ -38,13 +38,20 @@ class ChangeEntry:
     detected_at: datetime
     documents: list[DocumentRef] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
+    # Every amount the page tied to the fact: role, hkd, text, qualifier, previous_hkd...
+    amounts: list[dict[str, Any]] = field(default_factory=list)
+    dismissed_at: datetime | None = None  # a person said it is wrong (watcher dismiss)
+    dismiss_reason: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "type": self.type, "kind": self.kind, "key": self.fact_key,
             "name": self.name, "before": self.before, "after": self.after,
             "current": self.current, "evidence": self.evidence, "language": self.language,
+            "amounts": self.amounts,
             "detected_at": self.detected_at.isoformat(),
+            "dismissed_at": self.dismissed_at.isoformat() if self.dismissed_at else None,
+            "dismiss_reason": self.dismiss_reason,
             "sources": [
                 {"url": d.url, "title": d.title, "language": d.language, "source": d.source,
                  "published_at": d.published_at.isoformat() if d.published_at else None}
@@ -86,7 +93,8 @@ def _entry(row: ChangeRow, documents: list[DocumentRef],
     assert detected is not None
     return ChangeEntry(row.id, row.type, row.kind, row.fact_key, row.name, row.before,
                        row.after, row.current, row.evidence, row.language, detected,
-                       documents, deliveries or [])
+                       documents, deliveries or [], list(row.amounts),
+                       as_utc(row.dismissed_at), row.dismiss_reason)
 
 
 def change_log(session: Session, *, since: datetime | None = None, kind: str | None = None,

@@ -44,6 +44,10 @@ def _utc_required() -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+def _json_list() -> Column[Any]:
+    return Column(JSON, nullable=False, server_default="[]")
+
+
 class SourceRow(SQLModel, table=True):
     __tablename__ = "source"
 
@@ -150,6 +154,12 @@ class FactRow(SQLModel, table=True):
     last_change_id: int | None = None  # for scope=current: the change that set this state
     first_seen: datetime = _utc_required()
     last_seen: datetime = _utc_required()
+    # Every amount the page (for scope=current: the newest pages) tied to the fact, with
+    # its role: RoleAmount.as_json() dicts. amount_hkd is the size alone.
+    amounts: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_list())
+    # scope=current: when the newest page that told something of the fact was published;
+    # an older page never moves the fact (watcher.diff).
+    evidence_at: datetime | None = _utc()
 
 
 class ChangeRow(SQLModel, table=True):
@@ -171,6 +181,14 @@ class ChangeRow(SQLModel, table=True):
     detected_at: datetime = Field(
         sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+    amounts: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_list())
+    # The fact's state before the change ({} when there was none): a dismissal restores it.
+    prior: dict[str, Any] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))
+    # Set by `watcher dismiss` or the web page's button: a person said the change is wrong.
+    dismissed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True))
+    dismiss_reason: str | None = Field(default=None, max_length=500)
 
 
 class ChangeDocumentRow(SQLModel, table=True):

@@ -57,6 +57,8 @@ class FactState:
     evidence: str
     language: str
     seen_at: datetime | None
+    amounts: list[dict[str, Any]] = field(default_factory=list)  # with their roles
+    evidence_at: datetime | None = None  # when the newest page about it was published
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,8 @@ def source_names(session: Session) -> list[str]:
 
 def _state(row: FactRow) -> FactState:
     return FactState(row.amount_hkd, row.status, dict(row.attributes), row.evidence,
-                     row.language, as_utc(row.last_seen))
+                     row.language, as_utc(row.last_seen), list(row.amounts),
+                     as_utc(row.evidence_at))
 
 
 def _summaries(session: Session, kind: str | None, key: str | None) -> list[FactSummary]:

@@ -18,7 +18,7 @@ from watcher.web.params import FilterError, to_filter
 router = APIRouter(prefix="/api", tags=["read-only"])
 DB = Annotated[Session, Depends(session)]
 Kind = Literal["funding", "facility", "organisation", "figure"]
-ChangeTypeName = Literal["new", "changed", "removed"]
+ChangeTypeName = Literal["new", "changed", "removed", "seen"]
 
 
 class SourceLink(BaseModel):
@@ -38,9 +38,20 @@ class DeliveryOut(BaseModel):
     last_error: str | None
 
 
+class AmountOut(BaseModel):
+    """One amount a page tied to a fact, with its role: only ``size`` is the fund's size."""
+
+    role: str  # size, added, cap_per_project, grant, project_cost, threshold, ...
+    hkd: int
+    text: str = ""  # as written on the page
+    qualifier: str = ""  # about, over, up_to, at_least, under; "" when exact
+    previous_hkd: int | None = None  # the value the page says it replaced
+    earlier: bool = False  # a past value, not the present one
+
+
 class ChangeOut(BaseModel):
     id: int
-    type: str
+    type: str  # new, changed, removed, seen (a known thing first seen: no alert)
     kind: str
     key: str
     name: str
@@ -49,7 +60,10 @@ class ChangeOut(BaseModel):
     current: dict[str, Any]
     evidence: str
     language: str
+    amounts: list[AmountOut]
     detected_at: datetime
+    dismissed_at: datetime | None  # set when a person said the change is wrong
+    dismiss_reason: str | None
     sources: list[SourceLink]
     deliveries: list[DeliveryOut]
 
@@ -62,11 +76,13 @@ class ChangeList(BaseModel):
 
 
 class FactStateOut(BaseModel):
-    amount_hkd: int | None
+    amount_hkd: int | None  # the size alone; the other amounts are in ``amounts``
     status: str | None
     attributes: dict[str, Any]
     evidence: str
     language: str
+    amounts: list[AmountOut]
+    evidence_at: datetime | None  # when the newest page about it was published
 
 
 class FactOut(BaseModel):
@@ -105,7 +121,13 @@ def _state(state: webqueries.FactState | None) -> FactStateOut | None:
         return None
     return FactStateOut(amount_hkd=state.amount_hkd, status=state.status,
                         attributes=state.attributes, evidence=state.evidence,
-                        language=state.language)
+                        language=state.language, amounts=_amounts(state.amounts),
+                        evidence_at=state.evidence_at)
+
+
+def _amounts(amounts: list[dict[str, Any]]) -> list[AmountOut]:
+    return [AmountOut.model_validate({k: v for k, v in a.items() if k in AmountOut.model_fields})
+            for a in amounts]
 
 
 def _fact(fact: webqueries.FactSummary) -> dict[str, Any]:

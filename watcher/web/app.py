@@ -1,7 +1,8 @@
-"""The web app: ``create_app(engine_or_settings)`` builds a read-only FastAPI application
-that ``watcher serve`` runs and the daemon can mount.
+"""The web app: ``create_app(engine_or_settings)`` builds the FastAPI application that
+``watcher serve`` runs and the daemon can mount.
 
-Every page reads through ``watcher.store`` in its own session; nothing here writes. When a
+Every page reads through ``watcher.store`` in its own session. The one write is a change's
+dismissal, from its page's "This is wrong" form (watcher.web.pages, watcher.web.csrf). When a
 token is configured every request must carry it, as ``Authorization: Bearer TOKEN``,
 ``?token=TOKEN`` (feed readers), or the cookie a browser gets after opening one
 ``?token=`` link, so following the page's own links keeps working (``Secure`` when served
@@ -25,7 +26,7 @@ from sqlalchemy.engine import Engine
 
 from watcher import __version__, store
 from watcher.service.settings import Settings
-from watcher.web import api, feed, pages, views
+from watcher.web import api, csrf, feed, pages, views
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOKEN_COOKIE = "watcher_token"
@@ -140,6 +141,7 @@ def create_app(engine_or_settings: Engine | Settings, *, token: str | None = Non
                   docs_url=None, redoc_url=None)
     app.state.engine = engine
     app.state.templates = template_environment()
+    app.state.csrf_key = csrf.new_key(token)
     if token:
         app.middleware("http")(_token_guard(token))
     # Added last, so it runs first and also marks the guard's 401 answers.

@@ -78,7 +78,8 @@ def atom_feed(entries: list[ChangeEntry], *, base_url: str, self_url: str, title
     for change in entries:
         item = _add(feed, "entry")
         _add(item, "id", entry_id(change.id))
-        _add(item, "title", describe(change), type="text")
+        _add(item, "title", describe(change) + (" (dismissed as wrong)"
+                                                 if change.dismissed_at else ""), type="text")
         _add(item, "updated", change.detected_at.isoformat())
         published = min((d.published_at for d in change.documents if d.published_at),
                         default=None)

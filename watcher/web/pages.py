@@ -2,19 +2,25 @@
 
 Server-rendered and usable without JavaScript: filters are a GET form, pagination is
 links. Bad filter values give the page back with a one-line message and status 400.
+The one thing a page can change is a change's dismissal: its "This is wrong" form posts
+to /changes/ID/dismiss, protected against forgery (watcher.web.csrf) and, beyond
+loopback, by the token like every other request.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from watcher.store import queries, webqueries
+from watcher import store
+from watcher.store import dismissals, queries, webqueries
 from watcher.store import sources as source_store
-from watcher.web import charts
+from watcher.store.timeutil import utcnow
+from watcher.web import charts, csrf
 from watcher.web.deps import session
 from watcher.web.params import (
     CHANGE_TYPES,
@@ -57,7 +63,31 @@ def change_page(request: Request, db: DB, change_id: int) -> HTMLResponse:
         return render(request, "missing.html", 404, what=f"change {change_id}")
     rules = list(dict.fromkeys(d.rule_id for d in entry.deliveries))
     return render(request, "change.html", entry=entry, rules=rules,
-                  context=webqueries.evidence_context(db, change_id))
+                  context=webqueries.evidence_context(db, change_id),
+                  csrf=csrf.form_token(request.app.state.csrf_key, _dismiss_action(change_id)))
+
+
+def _dismiss_action(change_id: int) -> str:
+    return f"/changes/{change_id}/dismiss"
+
+
+@router.post("/changes/{change_id}/dismiss", response_model=None)
+async def dismiss_change(request: Request, change_id: int) -> Response:
+    """The "This is wrong" button: dismiss the change, then show its page again."""
+    action = _dismiss_action(change_id)
+    form = parse_qs((await request.body()).decode("utf-8", "replace")[:10_000])
+    token = (form.get("csrf") or [""])[0]
+    if not csrf.same_origin(request) or not csrf.valid(request.app.state.csrf_key, action,
+                                                       token):
+        return PlainTextResponse("this form has expired or did not come from watcher's "
+                                 "page: open the change again and retry\n", status_code=403)
+    reason = (form.get("reason") or [""])[0]
+    with store.transaction(request.app.state.engine) as db:
+        done = dismissals.dismiss(db, change_id, reason, utcnow()) if (
+            0 < change_id < 2**63) else None
+    if done is None:
+        return render(request, "missing.html", 404, what=f"change {change_id}")
+    return RedirectResponse(f"/changes/{change_id}#dismissed", status_code=303)
 
 
 @router.get("/facts", response_class=HTMLResponse)

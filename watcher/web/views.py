@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 
 from watcher.diff.describe import describe_change
 from watcher.display import hk_time
-from watcher.rules.render import format_hkd, format_status
+from watcher.models import TERM_FIELDS
+from watcher.rules.render import format_hkd, format_status, term_name
 from watcher.web.links import evidence_url, safe_url
 
 LANGUAGES = {"en": "English", "zh": "中文"}
@@ -25,14 +26,16 @@ def value_text(field: str, value: Any) -> str:
     """A before/after value as people read it."""
     if value is None or value == "":
         return "–"
-    if field == "amount_hkd" and isinstance(value, int):
-        return format_hkd(value)
+    if field.endswith("_hkd") and str(value).isdigit():  # the size, a cap, a threshold...
+        return format_hkd(int(value))
     if field == "status":
         return format_status(str(value))
     return str(value)
 
 
 def field_label(field: str) -> str:
+    if field in TERM_FIELDS:
+        return term_name(field)
     return {"amount_hkd": "amount"}.get(field, field.replace("_", " "))
 
 
@@ -50,7 +53,8 @@ def state_text(amount_hkd: int | None, status: str | None,
 
 def describe(entry: Any) -> str:
     """The change in one line, as the CLI and the feed say it."""
-    return describe_change(entry.type, entry.name, entry.before, entry.after, entry.current)
+    return describe_change(entry.type, entry.name, entry.before, entry.after, entry.current,
+                           getattr(entry, "amounts", ()))
 
 
 def headline(entry: Any) -> str:
@@ -65,7 +69,13 @@ def changed_fields(entry: Any) -> list[str]:
     return fields or [f for f in entry.current if entry.current[f] not in (None, "", {})]
 
 
+def role_text(role: str) -> str:
+    return {"cap_per_project": "cap per project", "threshold": "minimum (threshold)"}.get(
+        role, role.replace("_", " "))
+
+
 TEMPLATE_GLOBALS: dict[str, Any] = {
+    "role_text": role_text,
     "describe": describe, "headline": headline, "when": when, "value_text": value_text,
     "field_label": field_label,
     "state_text": state_text, "safe_url": safe_url, "evidence_url": evidence_url,
