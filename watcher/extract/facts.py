@@ -226,8 +226,9 @@ def _sentence_facts(text: str, sentence: Sentence, names: list[Name], amounts: l
     for name in names:
         if not name.watched:
             continue  # a government account or welfare fund: it took its amounts, no more
-        cue = None if id(name) in framed_ids else status_cue(text, name, names, cues,
-                                                               framed_ids)
+        # "「X計劃」的優化措施將於十一月推出": the measures launch, not the scheme
+        cue = None if id(name) in framed_ids or _MODIFIER_AFTER.match(text, name.end) \
+            else status_cue(text, name, names, cues, framed_ids)
         if name.kind is FactKind.FUNDING:
             fact = _funding_fact(text, sentence, name, cue, cues, funding, language, plan)
         else:

@@ -100,8 +100,10 @@ def _takes_object(text: str, cue: StatusCue, others: list[Name]) -> bool:
             end += verb.end() if verb else 0
         return not _PASSIVE.search(cue.cue) and bool(_EN_OBJECT.match(text, end))
     following = text[cue.end:cue.end + 1]
-    return bool(_ZH_TRANSITIVE.search(cue.cue)) and bool(following) and \
-        "\u4e00" <= following <= "\u9fff" and following not in _ZH_NOT_OBJECT
+    # "數碼港已成立Web3基地": an object may open with Latin letters or digits too
+    return bool(_ZH_TRANSITIVE.search(cue.cue)) and bool(following) and (
+        "\u4e00" <= following <= "\u9fff" or following.isascii() and following.isalnum()
+    ) and following not in _ZH_NOT_OBJECT
 
 
 def _listed(text: str, chain: list[Name], name: Name) -> bool:
@@ -135,6 +137,9 @@ _OWN_VERB = re.compile(
     r"\b(?:welcom|support|said|says|announc|note[sd]?\b|express|believ|urg|call|hope|look"
     r"|will\s+continue|continues)\w*|表示|歡迎|支持|指出|認為|期望|希望|促請|呼籲|宣布|公布",
     re.IGNORECASE)
+# How far after an English verb its object may begin: "launched the New Industrialisation
+# Acceleration Scheme" is near; a name 60 characters on is another noun's neighbour.
+_OBJECT_REACH = 60
 # "existing" and 現有 speak of the noun right after them only: "為現有生產線引進技術" says
 # nothing about the scheme that pays for it.
 _ADJACENT_ONLY = frozenset({"existing", "現有"})
@@ -190,6 +195,10 @@ def status_cue(text: str, name: Name, names: list[Name], cues: list[StatusCue],
             if between and not _listed(text, between, name):
                 continue
             if _OTHER_ACTION.search(text, cue.end, name.start):
+                continue
+            if cue.cue.isascii() and name.start - cue.end > _OBJECT_REACH and not between:
+                # "has launched the four-in-one integrated services to provide ... funding
+                # schemes (including TVP)": the verb's object is another noun, far before
                 continue
         usable.append(cue)
     return nearest_cue(usable, name.start, name.end)
