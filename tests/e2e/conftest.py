@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers.daemon import DaemonProcess
 from tests.helpers.http_server import LocalServer
 from tests.helpers.smtp_server import SmtpServer
 
@@ -21,3 +22,14 @@ def site() -> Iterator[LocalServer]:
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    """The daemons a test starts (append each): stopped afterwards, and the last lines of
+    each one's log printed, which pytest shows only when the test failed."""
+    started: list[DaemonProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))

@@ -17,7 +17,6 @@ import re
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -39,16 +38,6 @@ from watcher.store import queries
 from watcher.store import sources as source_store
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-        # Shown by pytest only when the test failed: what the daemon did.
-        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
 
 
 def add_source(env: dict[str, str], name: str, url: str, interval: str) -> Path:

@@ -118,15 +118,6 @@ def claimed(database_url: str) -> set[str]:
     return {row.subject for row in rows}  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
-
-
 # --- SIGKILL mid-poll and mid-send -------------------------------------------------------
 
 KILL_POINTS = {

@@ -18,7 +18,6 @@ what it measured (below).
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from email.header import decode_header, make_header
 from pathlib import Path
 
@@ -54,14 +53,6 @@ def shipped_feed(base_url: str) -> str:
     shipped = "https://www.info.gov.hk/gia/rss/general_en.xml"
     assert shipped in block, "the shipped feed moved"
     return block.replace(shipped, base_url + FEED) + "\n"
-
-
-@pytest.fixture
-def daemon() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def read_store(database_url: str) -> tuple[list[Alert], list[SizeChange], list[str]]:
@@ -111,7 +102,7 @@ def _path(url: str) -> str:
 
 
 def test_replay_of_real_releases_alerts_right(tmp_path: Path, smtp: SmtpServer,
-                                             daemon: list[DaemonProcess]) -> None:
+                                             daemons: list[DaemonProcess]) -> None:
     pages = replay_pages()
     assert len(pages) >= 20 and {p.case.language for p in pages} == {"en", "zh"}
     database_url = f"sqlite:///{tmp_path / 'watcher.db'}"
@@ -121,7 +112,7 @@ def test_replay_of_real_releases_alerts_right(tmp_path: Path, smtp: SmtpServer,
         (Path(env["WATCHER_SOURCES_DIR"]) / "gia.yaml").write_text(
             shipped_feed(site.base_url), encoding="utf-8")
         process = DaemonProcess.start(env, tmp_path / "daemon.log")
-        daemon.append(process)
+        daemons.append(process)
         process.wait_for_log(f"polled {SOURCE}", timeout=60)
         assert all(site.hits[p.path] == 1 for p in pages), "a page was not read once"
         wait_until(lambda: all(s == "sent" for s in read_store(database_url)[2]), 60,

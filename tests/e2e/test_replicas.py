@@ -12,7 +12,6 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,18 +27,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 FUNDS = ["Alpha", "Bravo", "Charlie", "Delta"]
 INTERVAL_S = 3
 LEASE_S = 3
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for process in started:
-        process.stop()
-        # Shown by pytest only when the test failed: what each replica did.
-        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
-        # Shown by pytest only when the test failed: what each replica did.
-        print(f"--- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
 
 
 def last_polled(url: str) -> dict[str, datetime]:

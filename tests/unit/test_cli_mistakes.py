@@ -4,17 +4,16 @@ as a process where the command would start a daemon."""
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
+from tests.helpers.cli import invoke
 from tests.helpers.http_server import LOOPBACK_ALLOW
-from watcher.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
 UNKNOWN_FILTER = REPO / "tests" / "fixtures" / "rules" / "unknown-filter"
@@ -31,18 +30,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("WATCHER_FETCH_ALLOW", LOOPBACK_ALLOW)  # the test servers' addresses
     (tmp_path / "sources").mkdir()
     return tmp_path
-
-
-def invoke(*args: str) -> Result:
-    # The CLI points the root logger at the runner's stderr, which closes afterwards;
-    # put pytest's handlers back so later log records do not hit a closed stream.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 def one_line(result: Result | subprocess.CompletedProcess[str]) -> str:

@@ -3,15 +3,13 @@ outbox --pending. Problems are one line each with file:line."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
+from tests.helpers.cli import invoke
 from tests.helpers.smtp_server import PASSWORD, SmtpServer
-from watcher.cli import app
 from watcher.config.rules import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,18 +30,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server
-
-
-def invoke(*args: str):  # type: ignore[no-untyped-def]
-    # The CLI points the root logger at the runner's stderr, which closes afterwards;
-    # put pytest's handlers back so later log records do not hit a closed stream.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 def test_rules_check_passes_on_shipped_rules(env: Path) -> None:

@@ -8,18 +8,16 @@ waiting are not sent; the page becomes a draft eval case that the eval's own loa
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlmodel import col, select
-from typer.testing import CliRunner
 
+from tests.helpers.cli import invoke
 from tests.helpers.pages import Desk
 from watcher import store
-from watcher.cli import app
 from watcher.eval.labels import load_case
 from watcher.store import dismissals
 from watcher.store import facts as fact_store
@@ -158,13 +156,7 @@ def _cli(monkeypatch: pytest.MonkeyPatch, desk: Desk, *args: str):  # type: igno
     monkeypatch.setenv("WATCHER_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("WATCHER_SOURCES_DIR", str(settings.sources_dir))
     monkeypatch.setenv("WATCHER_NOTIFY", "")
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    return invoke(*args)
 
 
 def test_dismiss_command(sqlite_desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,16 +11,14 @@ JSON API and a web page.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
+from tests.helpers.cli import invoke
 from tests.helpers.http_server import LOOPBACK_ALLOW, LocalServer, Reply
-from watcher.cli import app
 from watcher.display import hk_time, plural
 from watcher.read.dates import find_gia_date, parse_date
 
@@ -65,16 +63,6 @@ def test_people_see_hong_kong_time() -> None:
     assert [plural(1, "test"), plural(2, "test"), plural(1, "delivery", "deliveries"),
             plural(0, "delivery", "deliveries")] == [
         "1 test", "2 tests", "1 delivery", "0 deliveries"]
-
-
-def invoke(*args: str) -> Result:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
 
 
 @pytest.fixture
