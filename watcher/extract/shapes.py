@@ -30,7 +30,7 @@ _ZH_HEADS: dict[str, FactKind] = {
     "計劃": FactKind.FUNDING, "基金": FactKind.FUNDING,
     "中心": FactKind.FACILITY, "研發院": FactKind.FACILITY, "研究院": FactKind.FACILITY,
     "科技園": FactKind.FACILITY, "創新園": FactKind.FACILITY, "實驗室": FactKind.FACILITY,
-    "平台": FactKind.FACILITY, "辦公室": FactKind.ORGANISATION,
+    "平台": FactKind.FACILITY, "基地": FactKind.FACILITY, "辦公室": FactKind.ORGANISATION,
 }
 _WORD = r"(?:[A-Z][\w&'’+@.-]*|[0-9][\w-]*)"
 _GLUE = r"(?:of|and|for|on|in|the|&)"
@@ -73,14 +73,15 @@ _ZH_CUT = re.compile(
     # 對 but not 配對, 項/號 after a number ("118項工程計劃", "489CL號工程計劃")
     r"亦可|可以|可獲|能夠|而且|或者|但是|由於|根據|按照|該|此|每(?:項|個|間|家|名|年)|"
     r"就(?!業)|(?<![配應面絕相])對|其(?![他中次實餘])|[0-9０-９A-Za-z]*[0-9０-９](?:項|個|號)|[A-Za-z]+號|年度|"
-    r"[0-9０-９]+|萬|億)"
+    r"(?<![A-Za-z])[0-9０-９]+(?![A-Za-z0-9])|萬|億)"
 )
 _IT_WORDS = re.compile(
     r"research|r&d|innovat|technolog|\btech|scien|manufactur|microelectronic|semiconductor|"
     r"comput|\bdata\b|artificial intelligence|\bai\b|robot|biotech|biomedic|life and health|"
     r"digital|testing|incubat|start-?up|inno|smart|\bchips?\b|industr|production|engineering|"
     r"laborator|quantum|material|energy|venture|cyberport|\bstem\b|universit|scholar|talent|"
-    r"factor(?:y|ies)|automat|研發|研究|創新|科技|科學|製造|微電子|半導體|數據|工廠|自動化|"
+    r"factor(?:y|ies)|automat|web3|blockchain|fintech|metaverse|\b5g\b|cyber|"
+    r"研發|研究|創新|科技|科學|製造|微電子|半導體|數據|工廠|自動化|區塊鏈|元宇宙|數碼|數字|"
     r"人工智能|超算|計算|生物|創科|檢測|實驗|智能|晶片|芯片|工業|生產|材料|能源|大學|人才|"
     r"創投|初創",
     re.IGNORECASE,
